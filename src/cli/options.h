@@ -1,0 +1,45 @@
+// Command-line options shared by the subcommands, with their defaults.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace cli {
+
+struct CommonOptions {
+  std::filesystem::path state_dir;
+  std::optional<std::filesystem::path> token_file;
+  std::string log_level = "info";
+};
+
+struct ServeOptions {
+  CommonOptions common;
+  std::string listen = "127.0.0.1:3874";
+  std::size_t min_idle = 2;
+  std::size_t max_workers = 16;
+  double idle_timeout = 3600;
+  double exec_timeout = 30;
+  double max_exec_timeout = 300;
+  double interrupt_grace = 3;
+  double start_timeout = 60;
+  double health_interval = 30;
+  std::size_t queue_limit = 16;
+  std::size_t max_body = 2u << 20;
+  std::size_t max_output_text = 1u << 20;
+  std::size_t max_output_images = 16u << 20;
+  std::filesystem::path runtime_dir;
+  std::string sandbox = "namespaces";
+  std::string python = "/usr/bin/python3";
+};
+
+// /var/lib/code-interpreter for root, else $XDG_STATE_HOME or ~/.local/state + /code-interpreter.
+std::filesystem::path DefaultStateDir();
+// /run/code-interpreter for root, else $XDG_RUNTIME_DIR/code-interpreter or /tmp/code-interpreter-<uid>.
+std::filesystem::path DefaultRuntimeDir();
+
+int Serve(const ServeOptions& options);
+int PrintToken(const CommonOptions& options);
+
+}  // namespace cli

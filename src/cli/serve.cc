@@ -1,0 +1,184 @@
+// `code-interpreter serve`: wires config -> launcher, hub, pool, HTTP server, and runs the
+// io thread until SIGINT/SIGTERM, then shuts everything down.
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
+
+#include "cli/options.h"
+#include "gateway/auth.h"
+#include "gateway/http_server.h"
+#include "jupyter/kernel_hub.h"
+#include "pool/pool.h"
+#include "sandbox/process_launcher.h"
+
+namespace cli {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+milliseconds Ms(double seconds) { return milliseconds(static_cast<long long>(seconds * 1000.0)); }
+
+void SetUpLogging(const std::string& level) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %L %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// The runtime dir holds sockets: it must be ours, a real directory, and private.
+common::Result<void> PrepareRuntimeDir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return common::ErrnoFail("lstat(" + dir.string() + ")");
+  if (!S_ISDIR(st.st_mode)) return common::Fail(dir.string() + " is not a directory");
+  if (st.st_uid != ::geteuid()) return common::Fail(dir.string() + " belongs to another user");
+  if (::chmod(dir.c_str(), 0700) != 0) return common::ErrnoFail("chmod(" + dir.string() + ")");
+  return {};
+}
+
+common::Result<std::pair<std::string, unsigned short>> ParseListen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return common::Fail("--listen must be HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long value = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || value < 0 || value > 65535) return common::Fail("invalid port in --listen");
+  return std::pair{host, static_cast<unsigned short>(value)};
+}
+
+common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const std::string& name) {
+  if (name == "none") return std::make_unique<sandbox::ProcessLauncher>();
+  return common::Fail("the '" + name +
+                      "' sandbox is not available in this build yet; run with --sandbox=none for "
+                      "development (no isolation)");
+}
+
+}  // namespace
+
+std::filesystem::path DefaultStateDir() {
+  if (::geteuid() == 0) return "/var/lib/code-interpreter";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg == '/') {
+    return std::filesystem::path(xdg) / "code-interpreter";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr ? home : "/tmp") / ".local/state/code-interpreter";
+}
+
+std::filesystem::path DefaultRuntimeDir() {
+  if (::geteuid() == 0) return "/run/code-interpreter";
+  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') {
+    return std::filesystem::path(xdg) / "code-interpreter";
+  }
+  return "/tmp/code-interpreter-" + std::to_string(::geteuid());
+}
+
+int PrintToken(const CommonOptions& options) {
+  gateway::TokenSource source;
+  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0') source.from_env = env;
+  source.token_file = options.token_file;
+  source.state_dir = options.state_dir;
+  auto token = gateway::LoadOrCreateToken(source);
+  if (!token) {
+    std::fprintf(stderr, "code-interpreter: %s\n", token.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", token->c_str());
+  return 0;
+}
+
+int Serve(const ServeOptions& o) {
+  SetUpLogging(o.common.log_level);
+  const auto fail = [](const std::string& message) {
+    spdlog::critical("{}", message);
+    return 1;
+  };
+  auto listen = ParseListen(o.listen);
+  if (!listen) return fail(listen.error().message);
+  if (o.max_exec_timeout < o.exec_timeout) return fail("--max-exec-timeout is below --exec-timeout");
+
+  gateway::TokenSource source;
+  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0') source.from_env = env;
+  source.token_file = o.common.token_file;
+  source.state_dir = o.common.state_dir;
+  auto token = gateway::LoadOrCreateToken(source);
+  if (!token) return fail("cannot load the API token: " + token.error().message);
+  // Nothing below may hand the token to a kernel: launchers build a clean environment.
+  ::unsetenv("CODE_INTERPRETER_TOKEN");
+
+  if (auto ready = PrepareRuntimeDir(o.runtime_dir); !ready) return fail(ready.error().message);
+  auto launcher = MakeLauncher(o.sandbox);
+  if (!launcher) return fail(launcher.error().message);
+
+  asio::io_context io(1);
+  asio::thread_pool blocking(2);
+  jupyter::HubOptions hub_options;
+  hub_options.max_message_bytes = std::max<std::size_t>(64u << 20, o.max_output_images + o.max_output_text);
+  jupyter::KernelHub hub(hub_options, [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
+
+  pool::PoolConfig pc;
+  pc.min_idle = std::min(o.min_idle, o.max_workers);
+  pc.max_workers = o.max_workers;
+  pc.idle_timeout = Ms(o.idle_timeout);
+  pc.exec_timeout = Ms(o.exec_timeout);
+  pc.max_exec_timeout = Ms(o.max_exec_timeout);
+  pc.interrupt_grace = Ms(o.interrupt_grace);
+  pc.start_timeout = Ms(o.start_timeout);
+  pc.health_interval = Ms(o.health_interval);
+  pc.queue_limit = o.queue_limit;
+  pc.output_limits.max_text_bytes = o.max_output_text;
+  pc.output_limits.max_image_bytes = o.max_output_images;
+  pc.runtime_dir = o.runtime_dir;
+  pc.python = o.python;
+  pool::Pool pool(pc, io, blocking, **launcher, hub);
+
+  gateway::ServerConfig sc;
+  sc.host = listen->first;
+  sc.port = listen->second;
+  sc.max_body_bytes = o.max_body;
+  sc.router.token = *token;
+  sc.router.max_exec_timeout = pc.max_exec_timeout;
+  gateway::HttpServer server(io, sc, pool);
+  auto port = server.Start();
+  if (!port) return fail(port.error().message);
+  spdlog::info("listening on {}:{} (sandbox: {}, min idle {}, max workers {}, state dir {})", sc.host, *port,
+               (*launcher)->Name(), pc.min_idle, pc.max_workers, o.common.state_dir.string());
+  pool.Start();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer drain(io);
+  auto deadline = std::chrono::steady_clock::now();
+  std::function<void()> wait_drained = [&] {
+    if (server.ConnectionCount() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      io.stop();
+      return;
+    }
+    drain.expires_after(milliseconds(20));
+    drain.async_wait([&](const boost::system::error_code&) { wait_drained(); });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("received signal {}, shutting down", signal);
+    server.Stop();
+    pool.Shutdown();  // answers in-flight requests with 503
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    wait_drained();
+  });
+  io.run();
+  blocking.join();  // every kill and directory removal has finished
+  std::error_code ec;
+  std::filesystem::remove_all(o.runtime_dir / "mplconfig", ec);
+  std::filesystem::remove(o.runtime_dir, ec);
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace cli

@@ -1,0 +1,143 @@
+#include "gateway/api.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace gateway {
+namespace {
+
+using nlohmann::json;
+
+common::Result<json> ParseObject(const std::string& body) {
+  json value = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return common::Fail("Request body is not valid JSON");
+  if (!value.is_object()) return common::Fail("Request body must be a JSON object");
+  return value;
+}
+
+common::Result<std::string> UserField(const json& object, const RouterConfig& config) {
+  const auto it = object.find("user_uuid");
+  if (it == object.end()) return common::Fail("Field 'user_uuid' is required");
+  if (!it->is_string()) return common::Fail("Field 'user_uuid' must be a string");
+  std::string user = it->get<std::string>();
+  if (user.empty()) return common::Fail("Field 'user_uuid' must not be empty");
+  if (user.size() > config.max_user_bytes) {
+    return common::Fail("Field 'user_uuid' must be at most " + std::to_string(config.max_user_bytes) + " bytes");
+  }
+  return user;
+}
+
+std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+int HttpStatusFor(const pool::ExecuteOutcome& outcome) {
+  switch (outcome.outcome) {
+    case pool::Outcome::kCompleted: return outcome.result.status == "ok" ? 200 : 400;
+    case pool::Outcome::kTimedOut:
+    case pool::Outcome::kKernelDied: return 400;
+    case pool::Outcome::kNoCapacity:
+    case pool::Outcome::kShuttingDown: return 503;
+    case pool::Outcome::kQueueFull: return 429;
+    case pool::Outcome::kReleased: return 409;
+  }
+  return 500;
+}
+
+}  // namespace
+
+common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body, const RouterConfig& config) {
+  auto object = ParseObject(body);
+  if (!object) return std::unexpected(object.error());
+  auto user = UserField(*object, config);
+  if (!user) return std::unexpected(user.error());
+  pool::ExecuteCommand command;
+  command.user = std::move(*user);
+  const auto code = object->find("code");
+  if (code == object->end()) return common::Fail("Field 'code' is required");
+  if (!code->is_string()) return common::Fail("Field 'code' must be a string");
+  command.code = code->get<std::string>();
+  const auto timeout = object->find("timeout");
+  if (timeout != object->end() && !timeout->is_null()) {
+    const double max_seconds = static_cast<double>(config.max_exec_timeout.count()) / 1000.0;
+    if (!timeout->is_number()) return common::Fail("Field 'timeout' must be a number of seconds");
+    const double seconds = timeout->get<double>();
+    if (!std::isfinite(seconds) || seconds <= 0 || seconds > max_seconds) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "Field 'timeout' must be greater than 0 and at most %g seconds", max_seconds);
+      return common::Fail(buf);
+    }
+    command.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000.0)));
+  }
+  return command;
+}
+
+common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config) {
+  auto object = ParseObject(body);
+  if (!object) return std::unexpected(object.error());
+  return UserField(*object, config);
+}
+
+HttpResponse ExecuteResponse(const pool::ExecuteOutcome& outcome) {
+  HttpResponse response;
+  response.status = HttpStatusFor(outcome);
+  const bool ran = outcome.outcome == pool::Outcome::kCompleted || outcome.outcome == pool::Outcome::kTimedOut ||
+                   outcome.outcome == pool::Outcome::kKernelDied;
+  if (!ran) {
+    response = ErrorResponse(response.status, outcome.detail);
+    if (outcome.retry_after_seconds > 0) {
+      response.headers.emplace_back("Retry-After", std::to_string(outcome.retry_after_seconds));
+    }
+    return response;
+  }
+  const jupyter::ExecutionResult& r = outcome.result;
+  json body;
+  const std::string text = r.stdout_text + r.result_text;
+  body["result_text"] = text.empty() ? json(nullptr) : json(text);
+  const json* png = r.LastPng();
+  body["result_base64"] = png != nullptr ? *png : json(nullptr);
+  body["stdout"] = r.stdout_text;
+  body["stderr"] = r.stderr_text;
+  body["outputs"] = r.outputs;
+  body["execution_count"] = r.execution_count ? json(*r.execution_count) : json(nullptr);
+  body["duration_ms"] = outcome.duration.count();
+  body["timed_out"] = outcome.outcome == pool::Outcome::kTimedOut;
+  body["state_preserved"] = outcome.state_preserved;
+  body["truncated"] = r.truncated;
+  if (!outcome.notice.empty()) body["notice"] = outcome.notice;
+  if (r.error) {
+    body["error"] = {{"ename", r.error->ename}, {"evalue", r.error->evalue}, {"traceback", r.error->traceback}};
+  }
+  if (response.status != 200) {
+    std::string detail = outcome.detail;
+    if (detail.empty() && r.error) {
+      detail = r.error->evalue.empty() ? r.error->ename : r.error->ename + ": " + r.error->evalue;
+    }
+    if (detail.empty()) detail = "Execution failed (status: " + (r.status.empty() ? "none" : r.status) + ")";
+    body["detail"] = detail;
+  }
+  response.body = Dump(body);
+  return response;
+}
+
+std::string StatusBody(const pool::PoolStatus& s) {
+  return Dump(json{
+      {"total_workers", s.total_workers},
+      {"busy_workers", s.busy_workers},
+      {"idle_workers_in_pool", s.idle_workers_in_pool},
+      {"is_initializing", s.is_initializing},
+      {"executing_workers", s.executing_workers},
+      {"starting_workers", s.starting_workers},
+      {"sessions", s.sessions},
+      {"max_workers", s.max_workers},
+      {"min_idle_workers", s.min_idle_workers},
+      {"sandbox", s.sandbox},
+  });
+}
+
+HttpResponse ErrorResponse(int status, std::string detail) {
+  HttpResponse response;
+  response.status = status;
+  response.body = Dump(json{{"detail", std::move(detail)}});
+  return response;
+}
+
+}  // namespace gateway

@@ -1,0 +1,25 @@
+// JSON shapes of the HTTP API: request validation and response bodies. Pure functions.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "common/result.h"
+#include "gateway/router.h"
+#include "pool/sessions.h"
+
+namespace gateway {
+
+// Parses {"user_uuid", "code", "timeout"?}; the error message is the response's detail.
+common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
+                                                  const RouterConfig& config);
+
+// Parses {"user_uuid"}.
+common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config);
+
+// Status code, headers and body for an execution outcome.
+HttpResponse ExecuteResponse(const pool::ExecuteOutcome& outcome);
+
+std::string StatusBody(const pool::PoolStatus& status);
+
+}  // namespace gateway

@@ -1,0 +1,91 @@
+// KernelHub: one thread that owns the ZeroMQ sockets of every kernel (shell, control and
+// iopub DEALER/SUB sockets plus a heartbeat REQ) and speaks the Jupyter protocol on them.
+//
+// Thread-safety: every public method may be called from any thread; it queues a command
+// and wakes the hub thread. Completion callbacks never run on the caller's stack: they are
+// handed to the `Post` function given at construction (the pool posts them to its Asio
+// io_context), so the hub thread never runs pool code.
+//
+// Hostile-kernel rules: a message is attributed to a kernel by the socket it arrived on,
+// never by its contents; it must carry a valid HMAC; frames are size-capped; only messages
+// whose parent is the request in flight are looked at.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "jupyter/connection.h"
+#include "jupyter/execution.h"
+
+namespace jupyter {
+
+using KernelId = std::uint64_t;
+
+struct HubOptions {
+  // Frames above this size make ZeroMQ drop the connection (ZMQ_MAXMSGSIZE); a message's
+  // frames together may not exceed it either.
+  std::size_t max_message_bytes = 64u << 20;
+  // After execute_reply, how long to wait for the matching status: idle.
+  std::chrono::milliseconds idle_wait{1000};
+  // Whether execute_request asks the kernel to store history (and count executions).
+  bool store_history = true;
+};
+
+// The interface the pool talks to; KernelHub implements it over ZeroMQ, tests fake it.
+class KernelTransport {
+ public:
+  virtual ~KernelTransport() = default;
+
+  // Connects sockets to a kernel that is (or soon will be) listening at `info`.
+  virtual void Connect(KernelId id, const ConnectionInfo& info) = 0;
+  // Closes the kernel's sockets. Pending operations complete: WaitReady with an error,
+  // Execute with `disconnected`, Ping with false.
+  virtual void Disconnect(KernelId id) = 0;
+  // Completes once a kernel_info_reply arrived on shell and an iopub message was seen
+  // (iopub is connected), or with an error after `timeout`.
+  virtual void WaitReady(KernelId id, std::chrono::milliseconds timeout,
+                         std::function<void(common::Result<void>)> done) = 0;
+  // Sends execute_request; completes when execute_reply and status: idle have arrived
+  // (idle waited for at most HubOptions::idle_wait), or on Disconnect. One at a time per
+  // kernel: a second call while one runs completes at once with an error status "busy".
+  virtual void Execute(KernelId id, std::string code, OutputLimits limits,
+                       std::function<void(ExecutionResult)> done) = 0;
+  // Sends interrupt_request on control. The running Execute completes as usual.
+  virtual void Interrupt(KernelId id) = 0;
+  // Sends shutdown_request on control (best effort, no reply awaited).
+  virtual void Shutdown(KernelId id) = 0;
+  // Heartbeat round trip; true when the kernel echoed within `timeout`.
+  virtual void Ping(KernelId id, std::chrono::milliseconds timeout,
+                    std::function<void(bool)> done) = 0;
+};
+
+class KernelHub final : public KernelTransport {
+ public:
+  using Post = std::function<void(std::function<void()>)>;
+
+  KernelHub(HubOptions options, Post post);
+  ~KernelHub() override;  // disconnects every kernel, then joins the thread
+  KernelHub(const KernelHub&) = delete;
+  KernelHub& operator=(const KernelHub&) = delete;
+
+  void Connect(KernelId id, const ConnectionInfo& info) override;
+  void Disconnect(KernelId id) override;
+  void WaitReady(KernelId id, std::chrono::milliseconds timeout,
+                 std::function<void(common::Result<void>)> done) override;
+  void Execute(KernelId id, std::string code, OutputLimits limits,
+               std::function<void(ExecutionResult)> done) override;
+  void Interrupt(KernelId id) override;
+  void Shutdown(KernelId id) override;
+  void Ping(KernelId id, std::chrono::milliseconds timeout, std::function<void(bool)> done) override;
+
+ private:
+  class Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace jupyter

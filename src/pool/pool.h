@@ -1,0 +1,75 @@
+// Pool: owns the workers (one sandboxed kernel each) and the sessions (user -> worker).
+//
+// Keeps `min_idle` warm workers, assigns one to a new user at once and refills in the
+// background, starts one on demand while under `max_workers`, reports kNoCapacity beyond.
+// Runs each user's executions one at a time in arrival order, enforces timeouts
+// (interrupt first, replace the kernel when the interrupt does not take), notices dead
+// kernels at once (exit fd) and by heartbeat, reaps idle sessions.
+//
+// Thread-safety: every method, and every callback it makes, runs on the thread that runs
+// the io_context given at construction (one thread); no locks. Slow work (Launch, Kill,
+// removing directories) goes to the blocking executor and reports back by posting.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "jupyter/execution.h"
+#include "jupyter/kernel_hub.h"
+#include "pool/sessions.h"
+#include "sandbox/launcher.h"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace pool {
+
+struct PoolConfig {
+  std::size_t min_idle = 2;
+  std::size_t max_workers = 16;
+  std::chrono::milliseconds idle_timeout{3600 * 1000};
+  std::chrono::milliseconds exec_timeout{30 * 1000};
+  std::chrono::milliseconds max_exec_timeout{300 * 1000};
+  std::chrono::milliseconds interrupt_grace{3000};
+  std::chrono::milliseconds start_timeout{60 * 1000};
+  std::chrono::milliseconds health_interval{30 * 1000};
+  std::size_t queue_limit = 16;
+  jupyter::OutputLimits output_limits;
+  std::filesystem::path runtime_dir;
+  std::string python = "/usr/bin/python3";
+  int retry_after_seconds = 5;
+};
+
+class Pool final : public Sessions {
+ public:
+  Pool(PoolConfig config, boost::asio::io_context& io, boost::asio::thread_pool& blocking,
+       sandbox::Launcher& launcher, jupyter::KernelTransport& transport);
+  ~Pool() override;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Sweeps leftovers in the runtime dir, starts warming workers and the periodic checks.
+  void Start();
+  // Answers every queued and running execution with kShuttingDown, destroys every worker
+  // (kills go to the blocking executor: join it to wait for them) and stops timers.
+  void Shutdown();
+
+  void Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) override;
+  bool Release(const std::string& user) override;
+  PoolStatus Status() const override;
+
+  // Ends sessions idle since before `now - idle_timeout`; runs periodically, public for tests.
+  void ReapIdle(std::chrono::steady_clock::time_point now);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pool

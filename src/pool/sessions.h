@@ -1,0 +1,67 @@
+// The gateway's view of the pool: run code for a user, release a user, report counts.
+// The gateway's router depends only on this interface (unit tests give it a fake); Pool
+// implements it. All methods are called on the io thread, and `done` callbacks run there.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "jupyter/execution.h"
+
+namespace pool {
+
+struct ExecuteCommand {
+  std::string user;
+  std::string code;
+  std::optional<std::chrono::milliseconds> timeout;  // default when absent
+};
+
+enum class Outcome {
+  kCompleted,     // the kernel replied (status ok or error: see result.status)
+  kTimedOut,      // the deadline passed; state_preserved says whether the interrupt worked
+  kKernelDied,    // the kernel process exited during the execution; state lost
+  kNoCapacity,    // no idle worker and max_workers reached (or a worker failed to start)
+  kQueueFull,     // the user already has too many executions queued
+  kReleased,      // the session was released while this execution waited or ran
+  kShuttingDown,  // the service is stopping
+};
+
+struct ExecuteOutcome {
+  Outcome outcome = Outcome::kCompleted;
+  jupyter::ExecutionResult result;
+  // False when the session's earlier state (variables, imports) is gone: the kernel was
+  // replaced during this request, or before it without having been reported yet.
+  bool state_preserved = true;
+  std::string detail;  // human-readable reason for anything but kCompleted
+  std::string notice;  // set when an earlier loss of state is reported with this response
+  std::chrono::milliseconds duration{0};  // time spent executing (not queued)
+  std::chrono::milliseconds timeout{0};   // the timeout that applied
+  int retry_after_seconds = 0;            // for kNoCapacity / kQueueFull / kShuttingDown
+};
+
+struct PoolStatus {
+  std::size_t total_workers = 0;         // every live worker: starting, idle, assigned
+  std::size_t busy_workers = 0;          // assigned to a user
+  std::size_t idle_workers_in_pool = 0;  // warm and unassigned
+  std::size_t executing_workers = 0;     // running code right now
+  std::size_t starting_workers = 0;
+  std::size_t sessions = 0;
+  std::size_t max_workers = 0;
+  std::size_t min_idle_workers = 0;
+  bool is_initializing = false;
+  std::string sandbox;
+};
+
+class Sessions {
+ public:
+  virtual ~Sessions() = default;
+  virtual void Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) = 0;
+  // Destroys the user's worker at once; true when the user had a session.
+  virtual bool Release(const std::string& user) = 0;
+  virtual PoolStatus Status() const = 0;
+};
+
+}  // namespace pool

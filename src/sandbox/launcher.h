@@ -1,0 +1,59 @@
+// The seam between the pool and the ways of running a kernel. A Launcher turns a WorkerSpec
+// into a running, sandboxed ipykernel that listens on the spec's connection; the returned
+// Sandbox owns it and kills it completely on Kill() or destruction.
+//
+// Backends: "none" (ProcessLauncher, a plain child process, development only), and later
+// "namespaces" (the default) and "docker". Launch() may block (fork, mounts, Docker API
+// calls): the pool calls it on a blocking thread pool, never on the io thread. A Launcher is
+// shared by those threads, so implementations must be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "jupyter/connection.h"
+
+namespace sandbox {
+
+struct WorkerSpec {
+  std::string name;                   // "w-<n>", unique per gateway run; used in logs and paths
+  std::filesystem::path dir;          // per-worker runtime directory, created by the pool
+  std::filesystem::path connection_file;  // inside `dir`
+  jupyter::ConnectionInfo connection;     // as the gateway sees it
+  std::string python = "/usr/bin/python3";
+  std::vector<std::string> kernel_args;   // extra arguments for ipykernel_launcher
+  std::map<std::string, std::string> env; // extra environment (the rest is a clean default)
+};
+
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+
+  // A file descriptor that becomes readable when the kernel has exited (a pidfd for child
+  // processes). Owned by the Sandbox; valid until destruction.
+  virtual int ExitFd() const = 0;
+  // Kills everything in the sandbox and reaps it; idempotent, may block briefly.
+  virtual void Kill() = 0;
+  // The exit status once the kernel has exited (waitpid-style), reaping it if needed.
+  virtual std::optional<int> ExitStatus() = 0;
+  // For logs: "pid 1234", "container 3f2a...".
+  virtual std::string Describe() const = 0;
+};
+
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+  virtual std::string Name() const = 0;
+  virtual common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) = 0;
+};
+
+// Human-readable form of a waitpid status: "exit code 1", "signal 9 (Killed)".
+std::string DescribeExitStatus(int status);
+
+}  // namespace sandbox

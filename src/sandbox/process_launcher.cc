@@ -1,0 +1,132 @@
+#include "sandbox/process_launcher.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/unique_fd.h"
+
+namespace sandbox {
+namespace {
+
+class ChildProcess final : public Sandbox {
+ public:
+  ChildProcess(pid_t pid, common::UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+  ~ChildProcess() override { Kill(); }
+
+  int ExitFd() const override { return pidfd_.Get(); }
+
+  void Kill() override {
+    if (status_) return;
+    // The kernel leads its own process group: take any children it forked with it.
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    status_ = status;
+  }
+
+  std::optional<int> ExitStatus() override {
+    if (!status_) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        status_ = status;
+        ::kill(-pid_, SIGKILL);  // leftovers in its group
+      }
+    }
+    return status_;
+  }
+
+  std::string Describe() const override { return "pid " + std::to_string(pid_); }
+
+ private:
+  pid_t pid_;
+  common::UniqueFd pidfd_;
+  std::optional<int> status_;
+};
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+std::string DescribeExitStatus(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    return "signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
+  }
+  return "status " + std::to_string(status);
+}
+
+std::vector<std::string> KernelCommand(const WorkerSpec& spec, const std::string& connection_file) {
+  std::vector<std::string> argv = {spec.python, "-m", "ipykernel_launcher", "-f", connection_file,
+                                   "--HistoryManager.enabled=False", "--Application.log_level=WARN"};
+  argv.insert(argv.end(), spec.kernel_args.begin(), spec.kernel_args.end());
+  return argv;
+}
+
+ProcessLauncher::ProcessLauncher() {
+  spdlog::warn("*** SANDBOX DISABLED (--sandbox=none): kernels run as plain processes with the "
+               "gateway's user, filesystem and network. Never use this with untrusted code. ***");
+}
+
+common::Result<std::unique_ptr<Sandbox>> ProcessLauncher::Launch(const WorkerSpec& spec) {
+  // Everything the child needs is prepared before fork: after it, only raw syscalls.
+  std::vector<std::string> argv = KernelCommand(spec, spec.connection_file.string());
+  std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
+                                   "HOME=" + spec.dir.string(), "PYTHONDONTWRITEBYTECODE=1",
+                                   "PYDEVD_DISABLE_FILE_VALIDATION=1"};
+  for (const auto& [key, value] : spec.env) envs.push_back(key + "=" + value);
+  std::vector<char*> c_argv = CStrings(argv);
+  std::vector<char*> c_envp = CStrings(envs);
+  const std::string dir = spec.dir.string();
+  const pid_t parent = ::getpid();
+
+  const pid_t pid = ::fork();
+  if (pid < 0) return common::ErrnoFail("fork");
+  if (pid == 0) {
+    ::setsid();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(127);
+    // Undo the gateway's signal setup: the kernel relies on SIGINT for interrupts.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    const int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      // stderr stays: kernel crashes are worth seeing in the gateway's log.
+    }
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+      for (int fd = 3; fd < 65536; ++fd) ::close(fd);
+    }
+    if (::chdir(dir.c_str()) != 0) _exit(127);
+    ::execve(c_argv[0], c_argv.data(), c_envp.data());
+    _exit(127);
+  }
+  common::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.Valid()) {
+    const int err = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return common::ErrnoFail("pidfd_open", err);
+  }
+  return std::make_unique<ChildProcess>(pid, std::move(pidfd));
+}
+
+}  // namespace sandbox
