@@ -1,5 +1,6 @@
 // `code-interpreter serve`: wires config -> launcher, hub, pool, HTTP server, and runs the
 // io thread until SIGINT/SIGTERM, then shuts everything down.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ using std::chrono::milliseconds;
 milliseconds Ms(double seconds) { return milliseconds(static_cast<long long>(seconds * 1000.0)); }
 
 void SetUpLogging(const std::string& level) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("code-interpreter"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %L %v");
   spdlog::set_level(spdlog::level::from_str(level));
 }

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <optional>
 #include <unordered_set>
 
@@ -130,16 +131,29 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
                       });
   }
 
+  // Half-closes, then reads and discards what the client still sends (briefly) before
+  // closing: closing with unread data would reset the connection and could destroy a 413
+  // response before the client reads it.
   void Close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if (ec || server_->stopping) return stream_.close();
+    stream_.expires_after(std::chrono::seconds(2));
+    DrainThenClose();
+  }
+
+  void DrainThenClose() {
+    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->stream_.close();
+      self->DrainThenClose();
+    });
   }
 
   beast::tcp_stream stream_;
   std::shared_ptr<Impl> server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 4096> scratch_;
   bool busy_ = false;
   bool first_ = true;
 };

@@ -176,7 +176,10 @@ class KernelHub::Loop {
                                    {"store_history", options_.store_history},
                                    {"user_expressions", nlohmann::json::object()},
                                    {"allow_stdin", false},
-                                   {"stop_on_error", true}},
+                                   // We never queue requests in the kernel (one execution at a time per worker), so
+                                   // stopping on error buys nothing, and with it ipykernel aborts
+                                   // requests that arrive before its abort flag is cleared on a later loop turn.
+                                   {"stop_on_error", false}},
                                   kernel->session);
     kernel->exec.emplace(PendingExec{request.MsgId(), OutputCollector(limits), std::nullopt, std::move(done)});
     if (!SendFrames(kernel->shell, Encode(request, kernel->key))) {

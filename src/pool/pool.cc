@@ -378,6 +378,10 @@ struct Pool::Impl {
   // Starts the next queued execution if the session is free. May erase the session.
   void Pump(Session& session) {
     if (session.running || session.queue.empty()) return;
+    // A kernel that died since its exit was last looked at is noticed before it gets code.
+    if (Worker* w = FindWorker(session.worker); w != nullptr && w->sandbox && w->sandbox->ExitStatus()) {
+      OnWorkerExit(w->id);
+    }
     if (session.worker == 0) {
       if (!session.waiting) AcquireWorker(session);
       return;

@@ -1,0 +1,227 @@
+// End-to-end behaviour of POST /execute against real ipykernels over real HTTP.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <string>
+
+#include "support/server_process.h"
+
+namespace {
+
+using testing_support::HttpClient;
+using testing_support::ServerProcess;
+
+// True once the gateway (the kernel's parent) has reaped the process, i.e. has seen it exit.
+bool Reaped(int pid) { return !std::filesystem::exists("/proc/" + std::to_string(pid)); }
+
+class ExecuteTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess({"--min-idle", "2", "--max-workers", "16", "--interrupt-grace", "2"});
+    ASSERT_TRUE(server_->ok()) << server_->Log();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  HttpClient client() const { return server_->Client(); }
+
+  static ServerProcess* server_;
+};
+
+ServerProcess* ExecuteTest::server_ = nullptr;
+
+TEST_F(ExecuteTest, OriginalExampleFlowKeepsStateAndReturnsSeedShapes) {
+  const HttpClient c = client();
+  auto r = c.Execute("example", "a = 10\nb = 20");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = r.Json();
+  EXPECT_TRUE(j["result_text"].is_null());
+  EXPECT_TRUE(j["result_base64"].is_null());
+  EXPECT_EQ(j["state_preserved"], true);
+  EXPECT_EQ(j["timed_out"], false);
+
+  r = c.Execute("example", "result = a * b\nprint(f'The product is {result}')\nresult");
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = r.Json();
+  EXPECT_EQ(j["result_text"], "The product is 200\n200");
+  EXPECT_EQ(j["stdout"], "The product is 200\n");
+  EXPECT_EQ(j["outputs"][0]["type"], "execute_result");
+  EXPECT_EQ(j["outputs"][0]["data"]["text/plain"], "200");
+  EXPECT_TRUE(j["execution_count"].is_number_integer());
+
+  r = c.Execute("example",
+                "import matplotlib.pyplot as plt\nimport numpy as np\nx = np.linspace(0, 10, 100)\n"
+                "plt.figure(figsize=(5, 3))\nplt.plot(x, np.sin(x))\nplt.title('Sine Wave')\nplt.grid(True)\n"
+                "plt.show()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = r.Json();
+  ASSERT_TRUE(j["result_base64"].is_string()) << r.body.substr(0, 500);
+  const std::string png = testing_support::DecodeBase64(j["result_base64"]);
+  ASSERT_GT(png.size(), 1000u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+
+  r = c.Release("example");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.Json(), (nlohmann::json{{"status", "ok"}, {"detail", "Worker for user example has been released."}}));
+}
+
+TEST_F(ExecuteTest, TwoFiguresBothAppearInOutputs) {
+  const auto r = client().Execute(
+      "figures",
+      "import matplotlib.pyplot as plt\nplt.figure(); plt.plot([1, 2]); plt.show()\n"
+      "plt.figure(); plt.plot([2, 1]); plt.show()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto j = r.Json();
+  int pngs = 0;
+  for (const auto& output : j["outputs"]) pngs += output["data"].contains("image/png") ? 1 : 0;
+  EXPECT_EQ(pngs, 2);
+  EXPECT_EQ(j["result_base64"], j["outputs"][1]["data"]["image/png"]);
+}
+
+TEST_F(ExecuteTest, PythonErrorIs400WithTracebackAndEarlierOutput) {
+  const auto r = client().Execute("errors", "print('before')\nundefined_name");
+  ASSERT_EQ(r.status, 400) << r.body;
+  const auto j = r.Json();
+  EXPECT_EQ(j["detail"], "NameError: name 'undefined_name' is not defined");
+  EXPECT_EQ(j["error"]["ename"], "NameError");
+  EXPECT_EQ(j["stdout"], "before\n");
+  ASSERT_TRUE(j["error"]["traceback"].is_array());
+  for (const auto& line : j["error"]["traceback"]) {
+    EXPECT_EQ(line.get<std::string>().find('\x1b'), std::string::npos) << "ANSI escape left in " << line;
+  }
+  EXPECT_EQ(j["state_preserved"], true);
+}
+
+TEST_F(ExecuteTest, StdoutAndStderrKeptApart) {
+  const auto r = client().Execute("streams", "import sys\nprint('out')\nprint('err', file=sys.stderr)");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto j = r.Json();
+  EXPECT_EQ(j["stdout"], "out\n");
+  EXPECT_EQ(j["stderr"], "err\n");
+  EXPECT_EQ(j["result_text"], "out\n");
+}
+
+TEST_F(ExecuteTest, InfiniteLoopTimesOutAndStateSurvives) {
+  const HttpClient c = client();
+  ASSERT_EQ(c.Execute("loop", "kept = 42").status, 200);
+  auto r = c.Execute("loop", "while True: pass", 1);
+  ASSERT_EQ(r.status, 400) << r.body;
+  auto j = r.Json();
+  EXPECT_EQ(j["timed_out"], true);
+  EXPECT_EQ(j["state_preserved"], true);
+  EXPECT_EQ(j["error"]["ename"], "KeyboardInterrupt");
+  r = c.Execute("loop", "kept");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["result_text"], "42");
+}
+
+TEST_F(ExecuteTest, KernelIgnoringInterruptIsReplacedAndSaysStateWasLost) {
+  const HttpClient c = client();
+  ASSERT_EQ(c.Execute("stubborn", "kept = 1").status, 200);
+  auto r = c.Execute("stubborn", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass", 1);
+  ASSERT_EQ(r.status, 400) << r.body;
+  auto j = r.Json();
+  EXPECT_EQ(j["timed_out"], true);
+  EXPECT_EQ(j["state_preserved"], false);
+  r = c.Execute("stubborn", "kept");
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.Json()["error"]["ename"], "NameError");
+  EXPECT_EQ(c.Execute("stubborn", "1 + 1").Json()["result_text"], "2");
+}
+
+TEST_F(ExecuteTest, OsExitIsReportedAndTheSessionRecovers) {
+  const HttpClient c = client();
+  ASSERT_EQ(c.Execute("exits", "kept = 1").status, 200);
+  auto r = c.Execute("exits", "import os\nos._exit(1)");
+  ASSERT_EQ(r.status, 400) << r.body;
+  auto j = r.Json();
+  EXPECT_EQ(j["state_preserved"], false);
+  EXPECT_NE(j["detail"].get<std::string>().find("exit code 1"), std::string::npos) << j["detail"];
+  r = c.Execute("exits", "print('alive')");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["stdout"], "alive\n");
+}
+
+TEST_F(ExecuteTest, KernelKilledWhileIdleIsReportedOnTheNextRequest) {
+  const HttpClient c = client();
+  auto r = c.Execute("killed", "import os\nkept = 1\nos.getpid()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int pid = std::stoi(r.Json()["result_text"].get<std::string>());
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // The pool notices the exit on its own (and reaps the kernel); the next request must say
+  // the state is gone.
+  ASSERT_TRUE(testing_support::WaitFor([pid] { return Reaped(pid); }, 10));
+  r = c.Execute("killed", "'kept' in globals()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto j = r.Json();
+  EXPECT_EQ(j["result_text"], "False");
+  EXPECT_EQ(j["state_preserved"], false);
+  EXPECT_TRUE(j["notice"].is_string());
+  EXPECT_EQ(c.Execute("killed", "1").Json()["state_preserved"], true);
+}
+
+TEST_F(ExecuteTest, LargeOutputIsTruncated) {
+  const auto r = client().Execute("large", "print('x' * (3 * 1024 * 1024))");
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  const auto j = r.Json();
+  EXPECT_EQ(j["truncated"], true);
+  EXPECT_LE(j["stdout"].get<std::string>().size(), 1024u * 1024u);
+  EXPECT_GT(j["stdout"].get<std::string>().size(), 512u * 1024u);
+}
+
+TEST_F(ExecuteTest, ReleaseThenReuseGivesAFreshKernel) {
+  const HttpClient c = client();
+  ASSERT_EQ(c.Execute("reuse", "kept = 1").status, 200);
+  ASSERT_EQ(c.Release("reuse").Json()["detail"], "Worker for user reuse has been released.");
+  EXPECT_EQ(c.Release("reuse").Json()["detail"], "No worker was assigned to user reuse.");
+  const auto r = c.Execute("reuse", "'kept' in globals()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["result_text"], "False");
+}
+
+TEST_F(ExecuteTest, StatusReportsSeedFieldsAndMore) {
+  const auto r = client().Get("/status");
+  ASSERT_EQ(r.status, 200);
+  const auto j = r.Json();
+  for (const char* field : {"total_workers", "busy_workers", "idle_workers_in_pool", "executing_workers",
+                            "max_workers", "min_idle_workers"}) {
+    EXPECT_TRUE(j[field].is_number_integer()) << field;
+  }
+  EXPECT_TRUE(j["is_initializing"].is_boolean());
+  EXPECT_EQ(j["sandbox"], "none");
+  EXPECT_EQ(j["max_workers"], 16);
+}
+
+TEST_F(ExecuteTest, BadRequestsGetClearErrors) {
+  const HttpClient c = client();
+  const HttpClient wrong(server_->port(), "not-the-token");
+  EXPECT_EQ(c.Post("/execute", R"({"user_uuid":"u","code":"1"})", false).status, 401);
+  EXPECT_EQ(wrong.Execute("u", "1").status, 401);
+  EXPECT_EQ(wrong.Get("/status").status, 401);
+  EXPECT_EQ(wrong.Release("u").status, 401);
+  EXPECT_EQ(c.Get("/health", false).status, 200);
+  EXPECT_EQ(c.Get("/", false).headers["content-type"], "text/html; charset=utf-8");
+
+  auto r = c.Post("/execute", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(r.Json()["detail"].is_string());
+  EXPECT_EQ(c.Post("/execute", R"({"code":"1"})").status, 400);
+  EXPECT_EQ(c.Post("/execute", R"({"user_uuid":"","code":"1"})").status, 400);
+  EXPECT_EQ(c.Post("/execute", R"({"user_uuid":"u","code":1})").status, 400);
+  EXPECT_EQ(c.Execute(std::string(257, 'u'), "1").status, 400);
+  EXPECT_EQ(c.Post("/execute", R"({"user_uuid":"u","code":"1","timeout":100000})").status, 400);
+  EXPECT_EQ(c.Get("/nope").status, 404);
+  EXPECT_EQ(c.Get("/execute").status, 405);
+
+  r = c.Post("/execute", nlohmann::json{{"user_uuid", "big"}, {"code", std::string(3 << 20, 'x')}}.dump());
+  EXPECT_EQ(r.status, 413);
+  // The service keeps serving after all of that, and odd ids are just ids.
+  r = c.Execute("../../etc/passwd; rm -rf /\n\xe2\x98\x83", "1 + 1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["result_text"], "2");
+}
+
+}  // namespace

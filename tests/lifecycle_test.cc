@@ -1,0 +1,142 @@
+// Pool and process lifecycle seen from outside: concurrency, capacity, reaping, shutdown.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/server_process.h"
+
+namespace {
+
+using testing_support::HttpClient;
+using testing_support::HttpReply;
+using testing_support::ServerProcess;
+using testing_support::WaitFor;
+
+bool ProcessGone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+// Pids of processes whose command line mentions `needle`.
+std::vector<int> ProcessesMentioning(const std::string& needle) {
+  std::vector<int> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+TEST(LifecycleTest, TwentyUsersConcurrentlyKeepTheirOwnState) {
+  ServerProcess server({"--min-idle", "2", "--max-workers", "20", "--start-timeout", "120"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  std::vector<std::future<std::string>> users;
+  for (int i = 0; i < 20; ++i) {
+    users.push_back(std::async(std::launch::async, [&c, i] {
+      const std::string user = "user-" + std::to_string(i);
+      const HttpReply set = c.Execute(user, "mine = " + std::to_string(i) + "\nimport os\npid = os.getpid()", 100);
+      if (set.status != 200) return "set failed: " + set.body;
+      const HttpReply get = c.Execute(user, "print(mine, pid)", 100);
+      if (get.status != 200) return "get failed: " + get.body;
+      return get.Json()["stdout"].get<std::string>();
+    }));
+  }
+  std::set<std::string> pids;
+  for (int i = 0; i < 20; ++i) {
+    const std::string out = users[i].get();
+    ASSERT_EQ(out.rfind(std::to_string(i) + " ", 0), 0u) << "user " << i << ": " << out;
+    pids.insert(out.substr(out.find(' ') + 1));
+  }
+  EXPECT_EQ(pids.size(), 20u) << "every user has a kernel of their own";
+  EXPECT_EQ(c.Get("/status").Json()["busy_workers"], 20);
+}
+
+TEST(LifecycleTest, SimultaneousFirstRequestsOfOneUserShareOneWorker) {
+  ServerProcess server({"--min-idle", "0", "--max-workers", "4"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  auto first = std::async(std::launch::async, [&c] { return c.Execute("twin", "import os; os.getpid()"); });
+  auto second = std::async(std::launch::async, [&c] { return c.Execute("twin", "import os; os.getpid()"); });
+  const HttpReply a = first.get();
+  const HttpReply b = second.get();
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(b.status, 200) << b.body;
+  EXPECT_EQ(a.Json()["result_text"], b.Json()["result_text"]);
+  EXPECT_EQ(c.Get("/status").Json()["total_workers"], 1);
+}
+
+TEST(LifecycleTest, FullPoolAnswers503WithRetryAfter) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "1"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  ASSERT_EQ(c.Execute("first", "1").status, 200);
+  const HttpReply r = c.Execute("second", "1");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_FALSE(r.headers.at("retry-after").empty());
+  EXPECT_TRUE(r.Json()["detail"].is_string());
+  // Releasing the first user frees the slot.
+  ASSERT_EQ(c.Release("first").status, 200);
+  EXPECT_EQ(c.Execute("second", "1").status, 200);
+}
+
+TEST(LifecycleTest, QueueBeyondTheLimitAnswers429) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "2", "--queue-limit", "1"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  const std::string flag = server.runtime_dir() + "/../started";
+  auto running = std::async(std::launch::async, [&] {
+    return c.Execute("queue", "open('" + flag + "', 'w').close()\nimport time\ntime.sleep(2)");
+  });
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(flag); }, 30)) << server.Log();
+  // One of these two waits in the queue (limit 1), the other is refused.
+  auto b = std::async(std::launch::async, [&] { return c.Execute("queue", "'b'"); });
+  auto d = std::async(std::launch::async, [&] { return c.Execute("queue", "'d'"); });
+  const std::multiset<int> statuses = {b.get().status, d.get().status};
+  EXPECT_EQ(statuses, (std::multiset<int>{200, 429}));
+  EXPECT_EQ(running.get().status, 200);
+}
+
+TEST(LifecycleTest, IdleSessionsAreReapedAndThePoolToppedUp) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--idle-timeout", "1"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  ASSERT_EQ(c.Execute("sleepy", "kept = 1").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["sessions"] == 0; }, 10)) << server.Log();
+  EXPECT_TRUE(WaitFor([&] { return c.Get("/status").Json()["idle_workers_in_pool"] == 1; }, 30));
+  const HttpReply r = c.Execute("sleepy", "'kept' in globals()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["result_text"], "False");
+  EXPECT_NE(server.Log().find("reaped"), std::string::npos);
+}
+
+TEST(LifecycleTest, ShutdownLeavesNoProcessesAndNoRuntimeFiles) {
+  ServerProcess server({"--min-idle", "2", "--max-workers", "4"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  std::vector<int> kernels;
+  for (const char* user : {"a", "b"}) {
+    const HttpReply r = c.Execute(user, "import os, subprocess\nchild = subprocess.Popen(['sleep', '600'])\nos.getpid()");
+    ASSERT_EQ(r.status, 200) << r.body;
+    kernels.push_back(std::stoi(r.Json()["result_text"].get<std::string>()));
+  }
+  // A request in flight at shutdown is answered, not dropped.
+  auto in_flight = std::async(std::launch::async, [&] { return c.Execute("a", "import time; time.sleep(30)"); });
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["executing_workers"] == 1; }, 30));
+  const std::string runtime_dir = server.runtime_dir();
+  const int status = server.Stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(in_flight.get().status, 503);
+  for (const int pid : kernels) EXPECT_TRUE(ProcessGone(pid)) << "kernel " << pid << " survived";
+  EXPECT_TRUE(ProcessesMentioning(runtime_dir).empty()) << "a process still refers to " << runtime_dir;
+  EXPECT_FALSE(std::filesystem::exists(runtime_dir));
+}
+
+}  // namespace

@@ -1,0 +1,103 @@
+#include "support/server_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+
+#ifndef CI_BINARY
+#error "CI_BINARY must name the code-interpreter binary"
+#endif
+
+namespace testing_support {
+
+ServerProcess::ServerProcess(std::vector<std::string> extra) {
+  char templ[] = "/tmp/ci-test-XXXXXX";
+  dir_ = ::mkdtemp(templ);
+  runtime_dir_ = dir_ + "/run";
+  const std::string state_dir = dir_ + "/state";
+  std::vector<std::string> args = {CI_BINARY, "serve", "--sandbox=none", "--listen", "127.0.0.1:0",
+                                   "--state-dir", state_dir, "--runtime-dir", runtime_dir_};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return;
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(pipe_fds[1], 2);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(pipe_fds[1]);
+  stderr_fd_ = pipe_fds[0];
+
+  // Read the log until the listening line (or EOF), then keep draining in a thread so the
+  // server never blocks on a full pipe.
+  std::string pending;
+  const std::regex listening("listening on [0-9.]+:([0-9]+)");
+  char buf[4096];
+  while (port_ == 0) {
+    const ssize_t n = ::read(stderr_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    pending.append(buf, static_cast<std::size_t>(n));
+    std::smatch match;
+    if (std::regex_search(pending, match, listening)) port_ = std::stoi(match[1]);
+  }
+  log_ = pending;
+  reader_ = std::thread([this] {
+    char chunk[4096];
+    while (true) {
+      const ssize_t n = ::read(stderr_fd_, chunk, sizeof chunk);
+      if (n <= 0) break;
+      std::lock_guard lock(mu_);
+      log_.append(chunk, static_cast<std::size_t>(n));
+    }
+  });
+  std::ifstream token_file(state_dir + "/auth_token.txt");
+  std::getline(token_file, token_);
+}
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (reader_.joinable()) reader_.join();
+  return status;
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Stop();
+  if (reader_.joinable()) reader_.join();
+  if (stderr_fd_ >= 0) ::close(stderr_fd_);
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string ServerProcess::Log() {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
+bool WaitFor(const std::function<bool()>& condition, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+}  // namespace testing_support

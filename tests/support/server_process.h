@@ -1,0 +1,54 @@
+// Runs the real `code-interpreter serve` binary for an integration test: a private state and
+// runtime dir, port 0 (the bound port is read from the log line "listening on HOST:PORT"),
+// stderr collected by a thread. The destructor stops the server with SIGTERM.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.h"
+
+namespace testing_support {
+
+class ServerProcess {
+ public:
+  // `extra` are appended to: serve --sandbox=none --listen 127.0.0.1:0 --state-dir ... --runtime-dir ...
+  explicit ServerProcess(std::vector<std::string> extra = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  bool ok() const { return port_ > 0; }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::string& token() const { return token_; }
+  const std::string& runtime_dir() const { return runtime_dir_; }
+  HttpClient Client() const { return HttpClient(port_, token_); }
+
+  // Sends SIGTERM and waits for exit; returns the exit status (waitpid format), or -1.
+  int Stop();
+  // Everything the server logged so far.
+  std::string Log();
+
+ private:
+  std::string dir_;
+  std::string runtime_dir_;
+  std::string token_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int stderr_fd_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string log_;
+};
+
+// Polls `condition` every 20 ms for up to `seconds`; for states only observable by asking
+// (e.g. GET /status after a reaper runs). Returns the last result.
+bool WaitFor(const std::function<bool()>& condition, double seconds);
+
+}  // namespace testing_support
