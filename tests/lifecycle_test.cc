@@ -117,6 +117,24 @@ TEST(LifecycleTest, IdleSessionsAreReapedAndThePoolToppedUp) {
   EXPECT_NE(server.Log().find("reaped"), std::string::npos);
 }
 
+TEST(LifecycleTest, FrozenKernelFailsItsHeartbeatAndIsReplaced) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--health-interval", "0.5"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  HttpReply r = c.Execute("frozen", "import os\nkept = 1\nos.getpid()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int pid = std::stoi(r.Json()["result_text"].get<std::string>());
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);  // alive but unresponsive: only the heartbeat can tell
+  ASSERT_TRUE(WaitFor([pid] { return !std::filesystem::exists("/proc/" + std::to_string(pid)); }, 30))
+      << server.Log();
+  r = c.Execute("frozen", "'kept' in globals()");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["result_text"], "False");
+  EXPECT_EQ(r.Json()["state_preserved"], false);
+  EXPECT_NE(server.Log().find("missed its heartbeat"), std::string::npos);
+  EXPECT_EQ(server.Log().find("recv failed"), std::string::npos);
+}
+
 TEST(LifecycleTest, ShutdownLeavesNoProcessesAndNoRuntimeFiles) {
   ServerProcess server({"--min-idle", "2", "--max-workers", "4"});
   ASSERT_TRUE(server.ok()) << server.Log();

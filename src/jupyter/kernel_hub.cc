@@ -373,7 +373,7 @@ class KernelHub::Loop {
       }
       if (channel == Channel::kHeartbeat) {
         if (kernel.ping) CompletePing(kernel, true);
-        continue;
+        return;  // a REQ socket refuses (EFSM) another recv before the next send
       }
       auto message = Decode(*frames, kernel.key);
       if (!message) {

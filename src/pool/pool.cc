@@ -350,8 +350,15 @@ struct Pool::Impl {
   }
 
   void AcquireWorker(Session& session) {
-    if (!idle.empty()) {
+    while (!idle.empty()) {
       const std::uint64_t id = idle.front();
+      Worker& worker = *workers.at(id);
+      // A kernel that died in the pool is replaced, not handed out (the user would be told
+      // of a lost state they never had).
+      if (worker.sandbox && worker.sandbox->ExitStatus()) {
+        OnWorkerExit(id);
+        continue;
+      }
       idle.pop_front();
       Assign(session, id);
       return;
@@ -474,13 +481,17 @@ struct Pool::Impl {
       out.detail = "Execution exceeded the " + Seconds(running.timeout) +
                    " s timeout and was interrupted; the session's state was kept.";
     }
+    spdlog::debug("user \"{}\": execution {} in {} ms: {}{}", common::Printable(user, 64), exec_id,
+                  out.duration.count(), result.status.empty() ? "no reply" : result.status,
+                  out.detail.empty() ? "" : " (" + out.detail + ")");
     out.result = std::move(result);
     if (!session->lost_notice.empty()) {
       out.notice = std::exchange(session->lost_notice, {});
       out.state_preserved = false;
     }
     running.job.done(std::move(out));
-    Pump(*session);
+    // `done` may have called back into the pool (e.g. released this user): look again.
+    if (Session* again = FindSession(user); again != nullptr) Pump(*again);
   }
 
   void FailQueue(Session& session, const ExecuteOutcome& outcome) {

@@ -580,6 +580,37 @@ TEST_F(PoolTest, KernelDyingWhileIdleIsReportedWithTheNextResponseOnly) {
   EXPECT_TRUE(later->outcome.notice.empty());
 }
 
+TEST_F(PoolTest, KernelDeathNotYetNoticedIsCaughtBeforeDispatch) {
+  StartPool(Config(1));
+  ASSERT_TRUE(MakeReady(1));
+  Exec("alice");
+  transport_.Complete(1, Ok());
+  ASSERT_TRUE(MakeReady(2));
+
+  launcher_.sandbox(1)->Die(kExitCode1);  // the io_context has not seen the exit fd yet
+  auto reply = Exec("alice");
+  ASSERT_EQ(LastExecuteId(), 2u);
+  EXPECT_TRUE(transport_.Disconnected(1));
+  transport_.Complete(2, Ok());
+  EXPECT_FALSE(reply->outcome.state_preserved);
+  EXPECT_FALSE(reply->outcome.notice.empty());
+}
+
+TEST_F(PoolTest, UnnoticedDeadIdleWorkerIsNotGivenToANewUser) {
+  StartPool(Config(2));
+  ASSERT_TRUE(MakeReady(1));
+  ASSERT_TRUE(MakeReady(2));
+
+  launcher_.sandbox(1)->Die(kExitCode1);  // the io_context has not seen the exit fd yet
+  auto reply = Exec("alice");
+  ASSERT_EQ(transport_.executes.size(), 1u);
+  EXPECT_EQ(LastExecuteId(), 2u);
+  transport_.Complete(2, Ok());
+  EXPECT_EQ(reply->outcome.outcome, Outcome::kCompleted);
+  EXPECT_TRUE(reply->outcome.state_preserved);  // a new session had no state to lose
+  EXPECT_TRUE(reply->outcome.notice.empty()) << reply->outcome.notice;
+}
+
 TEST_F(PoolTest, IdleWorkerThatDiesIsReplaced) {
   StartPool(Config(1));
   ASSERT_TRUE(MakeReady(1));

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and starts the service in the background on 127.0.0.1:3874.
+# Extra arguments go to `code-interpreter serve`. Stop it with scripts/stop.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+run_dir="$root/.run"
+bin="$root/build/default/code-interpreter"
+
+./scripts/install-deps.sh
+cmake --preset default >/dev/null
+cmake --build --preset default --target code-interpreter
+
+mkdir -p "$run_dir"
+if [ -f "$run_dir/server.pid" ] && kill -0 "$(cat "$run_dir/server.pid")" 2>/dev/null; then
+  echo "code-interpreter is already running (pid $(cat "$run_dir/server.pid")); stop it with scripts/stop.sh"
+  exit 1
+fi
+
+# The namespaces sandbox (the default of `serve`) is not in this build yet: run the
+# development backend, which isolates nothing. See docs/security.md.
+listen="${CODE_INTERPRETER_LISTEN:-127.0.0.1:3874}"
+nohup "$bin" serve --sandbox=none --listen "$listen" "$@" >>"$run_dir/server.log" 2>&1 &
+echo $! >"$run_dir/server.pid"
+
+url="http://$listen"
+for _ in $(seq 1 150); do
+  if curl -fsS "$url/health" >/dev/null 2>&1; then
+    echo "code-interpreter is running at $url (pid $(cat "$run_dir/server.pid"), log $run_dir/server.log)"
+    echo "token: $("$bin" token)"
+    exit 0
+  fi
+  if ! kill -0 "$(cat "$run_dir/server.pid")" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+echo "code-interpreter did not start; last log lines:" >&2
+tail -n 20 "$run_dir/server.log" >&2
+exit 1
