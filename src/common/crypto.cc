@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace common {
@@ -30,35 +32,53 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
-// HMAC_CTX is deprecated in OpenSSL 3 but EVP_MAC is not in OpenSSL 1.1; EVP_MAC is what
-// Debian 12 and 13 ship, so use it.
+// HMAC_CTX is deprecated in OpenSSL 3; EVP_MAC is what Debian 12 and 13 ship. A failure in
+// here means a broken crypto library, and a wrong digest would silently reject (or worse,
+// accept) messages, so it aborts.
+namespace {
+
+void Check(int ok, const char* call) {
+  if (ok != 1) {
+    std::fprintf(stderr, "fatal: OpenSSL %s failed\n", call);
+    std::abort();
+  }
+}
+
+EVP_MAC* HmacAlgorithm() {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // fetched once, never freed
+  Check(mac != nullptr, "EVP_MAC_fetch(HMAC)");
+  return mac;
+}
+
+}  // namespace
+
 struct HmacSha256::Impl {
-  EVP_MAC* mac = nullptr;
   EVP_MAC_CTX* ctx = nullptr;
 };
 
 HmacSha256::HmacSha256(std::string_view key) : impl_(new Impl) {
-  impl_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  impl_->ctx = EVP_MAC_CTX_new(impl_->mac);
+  impl_->ctx = EVP_MAC_CTX_new(HmacAlgorithm());
+  Check(impl_->ctx != nullptr, "EVP_MAC_CTX_new");
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
-  EVP_MAC_init(impl_->ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params);
+  Check(EVP_MAC_init(impl_->ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params),
+        "EVP_MAC_init");
 }
 
 HmacSha256::~HmacSha256() {
   EVP_MAC_CTX_free(impl_->ctx);
-  EVP_MAC_free(impl_->mac);
   delete impl_;
 }
 
 void HmacSha256::Update(std::string_view data) {
-  EVP_MAC_update(impl_->ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  Check(EVP_MAC_update(impl_->ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()),
+        "EVP_MAC_update");
 }
 
 std::string HmacSha256::FinishHex() {
   unsigned char out[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
-  EVP_MAC_final(impl_->ctx, out, &len, sizeof out);
+  Check(EVP_MAC_final(impl_->ctx, out, &len, sizeof out), "EVP_MAC_final");
   return HexEncode(std::string_view(reinterpret_cast<const char*>(out), len));
 }
 

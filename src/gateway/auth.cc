@@ -45,7 +45,9 @@ common::Result<std::string> CreateTokenFile(const std::filesystem::path& path) {
   }
   const std::string line = *token + "\n";
   if (::write(fd.Get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    return common::ErrnoFail("write(" + path.string() + ")");
+    const int err = errno;
+    ::unlink(path.c_str());  // a partial token would make every later start fail
+    return common::ErrnoFail("write(" + path.string() + ")", err);
   }
   return token;
 }

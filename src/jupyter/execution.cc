@@ -100,12 +100,14 @@ void OutputCollector::OnReply(const Message& message) {
 }
 
 void OutputCollector::AppendStream(std::string& target, const std::string& text) {
+  if (streams_cut_) return;  // once cut, later fragments would read as if nothing was lost
   const std::size_t room = limits_.max_text_bytes - text_bytes_;
   if (text.size() > room) {
     const std::string_view cut = common::TruncateUtf8(text, room);
     target.append(cut);
     text_bytes_ += cut.size();
     result_.truncated = true;
+    streams_cut_ = true;
     return;
   }
   target += text;
@@ -151,6 +153,7 @@ void OutputCollector::Clear() {
   result_.result_text.clear();
   text_bytes_ = 0;
   image_bytes_ = 0;
+  streams_cut_ = false;
 }
 
 }  // namespace jupyter

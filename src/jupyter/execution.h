@@ -64,6 +64,7 @@ class OutputCollector {
   std::size_t text_bytes_ = 0;
   std::size_t image_bytes_ = 0;
   bool clear_pending_ = false;
+  bool streams_cut_ = false;
 };
 
 }  // namespace jupyter
