@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -222,6 +223,20 @@ TEST_F(ExecuteTest, BadRequestsGetClearErrors) {
   r = c.Execute("../../etc/passwd; rm -rf /\n\xe2\x98\x83", "1 + 1");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["result_text"], "2");
+}
+
+TEST(SlowClientTest, IncompleteRequestIsCutOffAfterTheReadTimeout) {
+  ServerProcess server({"--min-idle", "0", "--read-timeout", "1"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const auto start = std::chrono::steady_clock::now();
+  // A header without its final blank line keeps the server waiting for more, until the
+  // read timeout closes the connection.
+  const std::string reply = server.Client().RawWithoutShutdown("POST /execute HTTP/1.1\r\nHost: x\r\n");
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(reply, "");
+  EXPECT_GE(waited, 0.9);
+  EXPECT_LT(waited, 10);
+  EXPECT_EQ(server.Client().Get("/health", false).status, 200);
 }
 
 }  // namespace

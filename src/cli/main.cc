@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
       ->envname(env("QUEUE_LIMIT"))->capture_default_str()->check(CLI::PositiveNumber);
   serve_cmd->add_option("--max-body", serve.max_body, "Largest request body, bytes")
       ->envname(env("MAX_BODY"))->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--read-timeout", serve.read_timeout,
+                        "Seconds a client has to send a whole request (idle keep-alive connections close after twice that)")
+      ->envname(env("READ_TIMEOUT"))->capture_default_str()->check(CLI::PositiveNumber);
   serve_cmd->add_option("--max-output-text", serve.max_output_text, "Text output cap per execution, bytes")
       ->envname(env("MAX_OUTPUT_TEXT"))->capture_default_str()->check(CLI::PositiveNumber);
   serve_cmd->add_option("--max-output-images", serve.max_output_images, "Image output cap per execution, bytes")

@@ -27,6 +27,7 @@ struct ServeOptions {
   double health_interval = 30;
   std::size_t queue_limit = 16;
   std::size_t max_body = 2u << 20;
+  double read_timeout = 30;
   std::size_t max_output_text = 1u << 20;
   std::size_t max_output_images = 16u << 20;
   std::filesystem::path runtime_dir;

@@ -2,6 +2,8 @@
 // io thread until SIGINT/SIGTERM, then shuts everything down.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <cstdlib>
 
 #include "cli/options.h"
+#include "common/unique_fd.h"
 #include "gateway/auth.h"
 #include "gateway/http_server.h"
 #include "jupyter/kernel_hub.h"
@@ -43,6 +46,19 @@ common::Result<void> PrepareRuntimeDir(const std::filesystem::path& dir) {
   if (st.st_uid != ::geteuid()) return common::Fail(dir.string() + " belongs to another user");
   if (::chmod(dir.c_str(), 0700) != 0) return common::ErrnoFail("chmod(" + dir.string() + ")");
   return {};
+}
+
+// Start-up sweeps the runtime dir, so two servers must never share one: hold a lock on it
+// for the life of the process.
+common::Result<common::UniqueFd> LockRuntimeDir(const std::filesystem::path& dir) {
+  const auto path = dir / "lock";
+  common::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.Valid()) return common::ErrnoFail("open(" + path.string() + ")");
+  if (::flock(fd.Get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return common::Fail("another code-interpreter is using the runtime dir " + dir.string());
+    return common::ErrnoFail("flock(" + path.string() + ")");
+  }
+  return fd;
 }
 
 common::Result<std::pair<std::string, unsigned short>> ParseListen(const std::string& listen) {
@@ -117,6 +133,8 @@ int Serve(const ServeOptions& o) {
   ::unsetenv("CODE_INTERPRETER_TOKEN");
 
   if (auto ready = PrepareRuntimeDir(o.runtime_dir); !ready) return fail(ready.error().message);
+  auto runtime_lock = LockRuntimeDir(o.runtime_dir);
+  if (!runtime_lock) return fail(runtime_lock.error().message);
   auto launcher = MakeLauncher(o.sandbox);
   if (!launcher) return fail(launcher.error().message);
 
@@ -146,6 +164,8 @@ int Serve(const ServeOptions& o) {
   sc.host = listen->first;
   sc.port = listen->second;
   sc.max_body_bytes = o.max_body;
+  sc.read_timeout = Ms(o.read_timeout);
+  sc.idle_timeout = 2 * sc.read_timeout;
   sc.router.token = *token;
   sc.router.max_exec_timeout = pc.max_exec_timeout;
   gateway::HttpServer server(io, sc, pool);
@@ -178,6 +198,7 @@ int Serve(const ServeOptions& o) {
   blocking.join();  // every kill and directory removal has finished
   std::error_code ec;
   std::filesystem::remove_all(o.runtime_dir / "mplconfig", ec);
+  std::filesystem::remove(o.runtime_dir / "lock", ec);
   std::filesystem::remove(o.runtime_dir, ec);
   spdlog::info("stopped");
   return 0;

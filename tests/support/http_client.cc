@@ -57,7 +57,7 @@ HttpReply Parse(const std::string& raw) {
 
 nlohmann::json HttpReply::Json() const { return nlohmann::json::parse(body, nullptr, false); }
 
-std::string HttpClient::Raw(const std::string& bytes) const {
+std::string HttpClient::Exchange(const std::string& bytes, bool shutdown_write) const {
   common::UniqueFd fd = Connect(port_);
   if (!fd.Valid()) return {};
   std::size_t sent = 0;
@@ -66,7 +66,7 @@ std::string HttpClient::Raw(const std::string& bytes) const {
     if (n <= 0) break;  // the server may answer (413) and close before reading everything
     sent += static_cast<std::size_t>(n);
   }
-  ::shutdown(fd.Get(), SHUT_WR);
+  if (shutdown_write) ::shutdown(fd.Get(), SHUT_WR);
   std::string raw;
   char buf[65536];
   while (true) {

@@ -26,7 +26,9 @@ class HttpClient {
   HttpReply Execute(const std::string& user, const std::string& code, double timeout = 0) const;
   HttpReply Release(const std::string& user) const;
   // Sends raw bytes and returns the raw reply (read until the server closes).
-  std::string Raw(const std::string& bytes) const;
+  std::string Raw(const std::string& bytes) const { return Exchange(bytes, true); }
+  // Sends raw bytes without half-closing, then reads until the server closes.
+  std::string RawWithoutShutdown(const std::string& bytes) const { return Exchange(bytes, false); }
 
   HttpReply Request(const std::string& method, const std::string& path, const std::string& body,
                     const std::map<std::string, std::string>& headers) const;
@@ -34,6 +36,8 @@ class HttpClient {
   const std::string& token() const { return token_; }
 
  private:
+  std::string Exchange(const std::string& bytes, bool shutdown_write) const;
+
   int port_;
   std::string token_;
 };
