@@ -93,76 +93,95 @@ class KeepAlive {
   common::UniqueFd fd_;
 };
 
-std::vector<double> DirectRun(int iterations, int warmup) {
-  char templ[] = "/tmp/ci-bench-XXXXXX";
-  const std::filesystem::path dir = ::mkdtemp(templ);
-  sandbox::WorkerSpec spec;
-  spec.name = "bench";
-  spec.dir = dir;
-  spec.connection_file = dir / "kernel.json";
-  spec.connection = *jupyter::NewConnection(dir);
-  spec.env["MPLCONFIGDIR"] = (dir / "mpl").string();
-  if (!jupyter::WriteConnectionFile(spec.connection, spec.connection_file)) std::exit(1);
-  sandbox::ProcessLauncher launcher;
-  auto kernel = launcher.Launch(spec);
-  if (!kernel) {
-    std::fprintf(stderr, "launch failed: %s\n", kernel.error().message.c_str());
-    std::exit(1);
+// A kernel started exactly as the pool starts one (ProcessLauncher, same arguments), driven
+// through KernelHub with no HTTP and no pool in between.
+class DirectKernel {
+ public:
+  DirectKernel() : hub_({}, [](std::function<void()> fn) { fn(); }) {
+    char templ[] = "/tmp/ci-bench-XXXXXX";
+    dir_ = ::mkdtemp(templ);
+    sandbox::WorkerSpec spec;
+    spec.name = "bench";
+    spec.dir = dir_;
+    spec.connection_file = dir_ / "kernel.json";
+    spec.connection = *jupyter::NewConnection(dir_);
+    spec.env["MPLCONFIGDIR"] = (dir_ / "mpl").string();
+    if (!jupyter::WriteConnectionFile(spec.connection, spec.connection_file)) std::exit(1);
+    auto kernel = launcher_.Launch(spec);
+    if (!kernel) {
+      std::fprintf(stderr, "launch failed: %s\n", kernel.error().message.c_str());
+      std::exit(1);
+    }
+    kernel_ = std::move(*kernel);
+    hub_.Connect(1, spec.connection);
+    std::promise<bool> ready;
+    hub_.WaitReady(1, std::chrono::seconds(60), [&](common::Result<void> r) { ready.set_value(r.has_value()); });
+    if (!ready.get_future().get()) std::exit(1);
   }
-  // Callbacks run on the hub thread: the measurement includes the same thread hop the
-  // gateway's pool has, minus HTTP and the pool.
-  jupyter::KernelHub hub({}, [](std::function<void()> fn) { fn(); });
-  hub.Connect(1, spec.connection);
-  std::promise<bool> ready;
-  hub.WaitReady(1, std::chrono::seconds(60), [&](common::Result<void> r) { ready.set_value(r.has_value()); });
-  if (!ready.get_future().get()) std::exit(1);
-  const auto once = [&] {
-    std::promise<bool> done;
-    hub.Execute(1, "1+1", {}, [&](jupyter::ExecutionResult r) { done.set_value(r.result_text == "2"); });
-    return done.get_future().get();
-  };
-  std::vector<double> samples;
-  for (int i = 0; i < warmup; ++i) Measure(once);
-  for (int i = 0; i < iterations; ++i) samples.push_back(Measure(once));
-  hub.Disconnect(1);
-  (*kernel)->Kill();
-  std::filesystem::remove_all(dir);
-  return samples;
-}
+  ~DirectKernel() {
+    hub_.Disconnect(1);
+    kernel_->Kill();
+    std::filesystem::remove_all(dir_);
+  }
 
-std::vector<double> GatewayRun(int iterations, int warmup) {
-  testing_support::ServerProcess server({"--min-idle", "1", "--max-workers", "2"});
-  if (!server.ok()) {
-    std::fprintf(stderr, "server did not start:\n%s\n", server.Log().c_str());
-    std::exit(1);
+  // Completion callbacks run on the hub thread and wake this one: the same one thread hop
+  // back that the gateway's io thread takes.
+  bool Once() {
+    std::promise<bool> done;
+    hub_.Execute(1, "1+1", {}, [&](jupyter::ExecutionResult r) { done.set_value(r.result_text == "2"); });
+    return done.get_future().get();
   }
-  KeepAlive connection(server.port());
-  const std::string body = nlohmann::json{{"user_uuid", "bench"}, {"code", "1+1"}}.dump();
-  const auto once = [&] {
-    const std::string reply = connection.Post("/execute", server.token(), body);
-    return reply.find("\"result_text\":\"2\"") != std::string::npos;
-  };
-  std::vector<double> samples;
-  for (int i = 0; i < warmup; ++i) Measure(once);
-  for (int i = 0; i < iterations; ++i) samples.push_back(Measure(once));
-  return samples;
-}
+
+ private:
+  std::filesystem::path dir_;
+  sandbox::ProcessLauncher launcher_;
+  jupyter::KernelHub hub_;
+  std::unique_ptr<sandbox::Sandbox> kernel_;
+};
+
+class GatewayKernel {
+ public:
+  GatewayKernel()
+      : server_({"--min-idle", "0", "--max-workers", "1"}),
+        connection_(server_.ok() ? server_.port() : 0),
+        body_(nlohmann::json{{"user_uuid", "bench"}, {"code", "1+1"}}.dump()) {}
+
+  bool Once() {
+    return connection_.Post("/execute", server_.token(), body_).find("\"result_text\":\"2\"") != std::string::npos;
+  }
+
+ private:
+  testing_support::ServerProcess server_;
+  KeepAlive connection_;
+  std::string body_;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int warmup = argc > 2 ? std::atoi(argv[2]) : 100;
-  std::printf("exec_latency: `1+1`, %d iterations after %d warm-up, sequential, one session\n", iterations, warmup);
-  const Stats direct = Summarize(DirectRun(iterations, warmup));
-  const Stats gateway = Summarize(GatewayRun(iterations, warmup));
+  constexpr int kBlock = 50;
+  std::printf("exec_latency: `1+1`, %d iterations per path after %d warm-up, sequential, one session,\n"
+              "paths interleaved in blocks of %d so both see the same machine\n",
+              iterations, warmup, kBlock);
+  DirectKernel direct;
+  GatewayKernel gateway;
+  std::vector<double> direct_ms, gateway_ms;
+  for (int i = 0; i < warmup; ++i) {
+    Measure([&] { return direct.Once(); });
+    Measure([&] { return gateway.Once(); });
+  }
+  while (static_cast<int>(direct_ms.size()) < iterations) {
+    for (int i = 0; i < kBlock; ++i) direct_ms.push_back(Measure([&] { return direct.Once(); }));
+    for (int i = 0; i < kBlock; ++i) gateway_ms.push_back(Measure([&] { return gateway.Once(); }));
+  }
+  const Stats d = Summarize(direct_ms);
+  const Stats g = Summarize(gateway_ms);
   std::printf("%-28s %8s %8s %8s %8s\n", "path", "p50 ms", "p90 ms", "p99 ms", "mean ms");
-  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "direct ZeroMQ (KernelHub)", direct.p50, direct.p90, direct.p99,
-              direct.mean);
-  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "HTTP gateway (keep-alive)", gateway.p50, gateway.p90, gateway.p99,
-              gateway.mean);
-  std::printf("gateway overhead: p50 %+.1f%% (%+.3f ms), p99 %+.1f%% (%+.3f ms)\n",
-              100.0 * (gateway.p50 / direct.p50 - 1), gateway.p50 - direct.p50,
-              100.0 * (gateway.p99 / direct.p99 - 1), gateway.p99 - direct.p99);
+  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "direct ZeroMQ (KernelHub)", d.p50, d.p90, d.p99, d.mean);
+  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "HTTP gateway (keep-alive)", g.p50, g.p90, g.p99, g.mean);
+  std::printf("gateway overhead: p50 %+.1f%% (%+.3f ms), p99 %+.1f%% (%+.3f ms)\n", 100.0 * (g.p50 / d.p50 - 1),
+              g.p50 - d.p50, 100.0 * (g.p99 / d.p99 - 1), g.p99 - d.p99);
   return 0;
 }
