@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Example client for code-interpreter: the original project's example flow.
 
 Runs three executions in one session (state is kept between them), saves the
