@@ -17,10 +17,10 @@ if [ -f "$run_dir/server.pid" ] && kill -0 "$(cat "$run_dir/server.pid")" 2>/dev
   exit 1
 fi
 
-# The namespaces sandbox (the default of `serve`) is not in this build yet: run the
-# development backend, which isolates nothing. See docs/security.md.
+# The default sandbox (namespaces) needs root; `./scripts/start.sh --sandbox=none` runs the
+# development backend, which isolates nothing (see docs/security.md).
 listen="${CODE_INTERPRETER_LISTEN:-127.0.0.1:3874}"
-nohup "$bin" serve --sandbox=none --listen "$listen" "$@" >>"$run_dir/server.log" 2>&1 &
+nohup "$bin" serve --listen "$listen" "$@" >>"$run_dir/server.log" 2>&1 &
 echo $! >"$run_dir/server.pid"
 
 url="http://$listen"

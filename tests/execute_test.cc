@@ -14,8 +14,6 @@ namespace {
 using testing_support::HttpClient;
 using testing_support::ServerProcess;
 
-// True once the gateway (the kernel's parent) has reaped the process, i.e. has seen it exit.
-bool Reaped(int pid) { return !std::filesystem::exists("/proc/" + std::to_string(pid)); }
 
 class ExecuteTest : public ::testing::Test {
  protected:
@@ -148,13 +146,17 @@ TEST_F(ExecuteTest, OsExitIsReportedAndTheSessionRecovers) {
 
 TEST_F(ExecuteTest, KernelKilledWhileIdleIsReportedOnTheNextRequest) {
   const HttpClient c = client();
-  auto r = c.Execute("killed", "import os\nkept = 1\nos.getpid()");
+  const std::string marker = "ci-killed-" + std::to_string(server_->port());
+  auto r = c.Execute("killed", testing_support::OpenMarkerCode(marker) + "kept = 1");
   ASSERT_EQ(r.status, 200) << r.body;
-  const int pid = std::stoi(r.Json()["result_text"].get<std::string>());
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  // The pool notices the exit on its own (and reaps the kernel); the next request must say
-  // the state is gone.
-  ASSERT_TRUE(testing_support::WaitFor([pid] { return Reaped(pid); }, 10));
+  const auto pids = testing_support::HostPidsHolding(marker);
+  ASSERT_EQ(pids.size(), 1u);
+  const auto busy = [&] { return c.Get("/status").Json()["busy_workers"].get<int>(); };
+  const int busy_before = busy();
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  // The pool notices the exit on its own (the session loses its worker); the next request
+  // must say the state is gone.
+  ASSERT_TRUE(testing_support::WaitFor([&] { return busy() == busy_before - 1; }, 10));
   r = c.Execute("killed", "'kept' in globals()");
   ASSERT_EQ(r.status, 200) << r.body;
   const auto j = r.Json();
@@ -162,6 +164,7 @@ TEST_F(ExecuteTest, KernelKilledWhileIdleIsReportedOnTheNextRequest) {
   EXPECT_EQ(j["state_preserved"], false);
   EXPECT_TRUE(j["notice"].is_string());
   EXPECT_EQ(c.Execute("killed", "1").Json()["state_preserved"], true);
+  std::filesystem::remove("/tmp/" + marker);  // left on the host by --sandbox=none
 }
 
 TEST_F(ExecuteTest, LargeOutputIsTruncated) {
@@ -192,7 +195,7 @@ TEST_F(ExecuteTest, StatusReportsSeedFieldsAndMore) {
     EXPECT_TRUE(j[field].is_number_integer()) << field;
   }
   EXPECT_TRUE(j["is_initializing"].is_boolean());
-  EXPECT_EQ(j["sandbox"], "none");
+  EXPECT_EQ(j["sandbox"], testing_support::TestSandbox());
   EXPECT_EQ(j["max_workers"], 16);
 }
 

@@ -19,19 +19,19 @@ using testing_support::HttpReply;
 using testing_support::ServerProcess;
 using testing_support::WaitFor;
 
-bool ProcessGone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+using testing_support::HostPidsHolding;
+using testing_support::OpenMarkerCode;
 
-// Pids of processes whose command line mentions `needle`.
-std::vector<int> ProcessesMentioning(const std::string& needle) {
-  std::vector<int> pids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
-  }
-  return pids;
+// A random id fixed at a kernel's first use: equal ids mean one kernel.
+const std::string kKernelIdentity = "import uuid\n_kernel_id = globals().setdefault('_kernel_id', uuid.uuid4().hex)\n";
+
+// Gone, or a zombie waiting for a reaper that is not ours (orphans go to the host's init).
+bool ProcessGone(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
 }
 
 TEST(LifecycleTest, TwentyUsersConcurrentlyKeepTheirOwnState) {
@@ -42,20 +42,20 @@ TEST(LifecycleTest, TwentyUsersConcurrentlyKeepTheirOwnState) {
   for (int i = 0; i < 20; ++i) {
     users.push_back(std::async(std::launch::async, [&c, i] {
       const std::string user = "user-" + std::to_string(i);
-      const HttpReply set = c.Execute(user, "mine = " + std::to_string(i) + "\nimport os\npid = os.getpid()", 100);
+      const HttpReply set = c.Execute(user, "mine = " + std::to_string(i) + "\n" + kKernelIdentity, 100);
       if (set.status != 200) return "set failed: " + set.body;
-      const HttpReply get = c.Execute(user, "print(mine, pid)", 100);
+      const HttpReply get = c.Execute(user, "print(mine, _kernel_id)", 100);
       if (get.status != 200) return "get failed: " + get.body;
       return get.Json()["stdout"].get<std::string>();
     }));
   }
-  std::set<std::string> pids;
+  std::set<std::string> kernels;
   for (int i = 0; i < 20; ++i) {
     const std::string out = users[i].get();
     ASSERT_EQ(out.rfind(std::to_string(i) + " ", 0), 0u) << "user " << i << ": " << out;
-    pids.insert(out.substr(out.find(' ') + 1));
+    kernels.insert(out.substr(out.find(' ') + 1));
   }
-  EXPECT_EQ(pids.size(), 20u) << "every user has a kernel of their own";
+  EXPECT_EQ(kernels.size(), 20u) << "every user has a kernel of their own";
   EXPECT_EQ(c.Get("/status").Json()["busy_workers"], 20);
 }
 
@@ -63,8 +63,8 @@ TEST(LifecycleTest, SimultaneousFirstRequestsOfOneUserShareOneWorker) {
   ServerProcess server({"--min-idle", "0", "--max-workers", "4"});
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
-  auto first = std::async(std::launch::async, [&c] { return c.Execute("twin", "import os; os.getpid()"); });
-  auto second = std::async(std::launch::async, [&c] { return c.Execute("twin", "import os; os.getpid()"); });
+  auto first = std::async(std::launch::async, [&c] { return c.Execute("twin", kKernelIdentity + "_kernel_id"); });
+  auto second = std::async(std::launch::async, [&c] { return c.Execute("twin", kKernelIdentity + "_kernel_id"); });
   const HttpReply a = first.get();
   const HttpReply b = second.get();
   ASSERT_EQ(a.status, 200) << a.body;
@@ -91,17 +91,19 @@ TEST(LifecycleTest, QueueBeyondTheLimitAnswers429) {
   ServerProcess server({"--min-idle", "1", "--max-workers", "2", "--queue-limit", "1"});
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
-  const std::string flag = server.runtime_dir() + "/../started";
+  const std::string marker = "ci-queue-" + std::to_string(server.port());
   auto running = std::async(std::launch::async, [&] {
-    return c.Execute("queue", "open('" + flag + "', 'w').close()\nimport time\ntime.sleep(2)");
+    return c.Execute("queue", OpenMarkerCode(marker) + "import time\ntime.sleep(2)");
   });
-  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(flag); }, 30)) << server.Log();
+  // The marker is open once the first execution runs.
+  ASSERT_TRUE(WaitFor([&] { return !HostPidsHolding(marker).empty(); }, 30)) << server.Log();
   // One of these two waits in the queue (limit 1), the other is refused.
   auto b = std::async(std::launch::async, [&] { return c.Execute("queue", "'b'"); });
   auto d = std::async(std::launch::async, [&] { return c.Execute("queue", "'d'"); });
   const std::multiset<int> statuses = {b.get().status, d.get().status};
   EXPECT_EQ(statuses, (std::multiset<int>{200, 429}));
   EXPECT_EQ(running.get().status, 200);
+  std::filesystem::remove("/tmp/" + marker);
 }
 
 TEST(LifecycleTest, IdleSessionsAreReapedAndThePoolToppedUp) {
@@ -121,30 +123,36 @@ TEST(LifecycleTest, FrozenKernelFailsItsHeartbeatAndIsReplaced) {
   ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--health-interval", "0.5"});
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
-  HttpReply r = c.Execute("frozen", "import os\nkept = 1\nos.getpid()");
+  const std::string marker = "ci-frozen-" + std::to_string(server.port());
+  HttpReply r = c.Execute("frozen", OpenMarkerCode(marker) + "kept = 1");
   ASSERT_EQ(r.status, 200) << r.body;
-  const int pid = std::stoi(r.Json()["result_text"].get<std::string>());
-  ASSERT_EQ(::kill(pid, SIGSTOP), 0);  // alive but unresponsive: only the heartbeat can tell
-  ASSERT_TRUE(WaitFor([pid] { return !std::filesystem::exists("/proc/" + std::to_string(pid)); }, 30))
-      << server.Log();
+  const auto pids = HostPidsHolding(marker);
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(::kill(pids[0], SIGSTOP), 0);  // alive but unresponsive: only the heartbeat can tell
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["busy_workers"] == 0; }, 30)) << server.Log();
   r = c.Execute("frozen", "'kept' in globals()");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["result_text"], "False");
   EXPECT_EQ(r.Json()["state_preserved"], false);
   EXPECT_NE(server.Log().find("missed its heartbeat"), std::string::npos);
   EXPECT_EQ(server.Log().find("recv failed"), std::string::npos);
+  std::filesystem::remove("/tmp/" + marker);
 }
 
 TEST(LifecycleTest, ShutdownLeavesNoProcessesAndNoRuntimeFiles) {
   ServerProcess server({"--min-idle", "2", "--max-workers", "4"});
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
-  std::vector<int> kernels;
+  const std::string marker = "ci-shutdown-" + std::to_string(server.port());
   for (const char* user : {"a", "b"}) {
-    const HttpReply r = c.Execute(user, "import os, subprocess\nchild = subprocess.Popen(['sleep', '600'])\nos.getpid()");
+    // The child keeps the marker open too, so it is found (and must be gone) as well.
+    const HttpReply r = c.Execute(user, OpenMarkerCode(marker) +
+                                            "import subprocess\nchild = subprocess.Popen(['sleep', '600'], "
+                                            "pass_fds=[_ci_marker.fileno()])");
     ASSERT_EQ(r.status, 200) << r.body;
-    kernels.push_back(std::stoi(r.Json()["result_text"].get<std::string>()));
   }
+  const std::vector<int> processes = HostPidsHolding(marker);
+  ASSERT_EQ(processes.size(), 4u) << "two kernels and their children";
   // A request in flight at shutdown is answered, not dropped.
   auto in_flight = std::async(std::launch::async, [&] { return c.Execute("a", "import time; time.sleep(30)"); });
   ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["executing_workers"] == 1; }, 30));
@@ -152,8 +160,9 @@ TEST(LifecycleTest, ShutdownLeavesNoProcessesAndNoRuntimeFiles) {
   const int status = server.Stop();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_EQ(in_flight.get().status, 503);
-  for (const int pid : kernels) EXPECT_TRUE(ProcessGone(pid)) << "kernel " << pid << " survived";
-  EXPECT_TRUE(ProcessesMentioning(runtime_dir).empty()) << "a process still refers to " << runtime_dir;
+  for (const int pid : processes) EXPECT_TRUE(ProcessGone(pid)) << "process " << pid << " survived";
+  EXPECT_TRUE(HostPidsHolding(marker).empty());
+  std::filesystem::remove("/tmp/" + marker);
   EXPECT_FALSE(std::filesystem::exists(runtime_dir));
 }
 

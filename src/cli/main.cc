@@ -1,8 +1,11 @@
 // code-interpreter: serve | token | version.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "cli/options.h"
+#include "sandbox/init_spec.h"
 
 #ifndef CI_VERSION
 #define CI_VERSION "0.0.0"
@@ -24,6 +27,8 @@ void AddCommon(CLI::App& app, cli::CommonOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Internal: the sandbox's pid 1, exec'd by the namespaces launcher (see sandbox/init.cc).
+  if (argc == 3 && std::string_view(argv[1]) == "__sandbox-init") return sandbox::RunSandboxInit(std::atoi(argv[2]));
   CLI::App app{"code-interpreter: stateful, sandboxed Python sessions behind one HTTP API"};
   app.require_subcommand(1);
 
@@ -66,6 +71,14 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--sandbox", serve.sandbox,
                         "Sandbox backend: namespaces (default, the real sandbox) or none (development only: no isolation)")
       ->envname(env("SANDBOX"))->capture_default_str()->check(CLI::IsMember({"namespaces", "docker", "none"}));
+  serve_cmd->add_option("--memory-mb", serve.memory_mb, "Memory limit per worker, MiB (namespaces)")
+      ->envname(env("MEMORY_MB"))->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--pids", serve.pids, "Process/thread limit per worker (namespaces)")
+      ->envname(env("PIDS"))->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--cpus", serve.cpus, "CPU quota per worker, in cores (namespaces)")
+      ->envname(env("CPUS"))->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--tmp-mb", serve.tmp_mb, "Size of each worker's /tmp and of its home, MiB (namespaces)")
+      ->envname(env("TMP_MB"))->capture_default_str()->check(CLI::PositiveNumber);
   serve_cmd->add_option("--python", serve.python, "Python interpreter with ipykernel")
       ->envname(env("PYTHON"))->capture_default_str();
 

@@ -33,6 +33,10 @@ struct ServeOptions {
   std::filesystem::path runtime_dir;
   std::string sandbox = "namespaces";
   std::string python = "/usr/bin/python3";
+  std::size_t memory_mb = 1024;
+  std::size_t pids = 256;
+  double cpus = 1.0;
+  std::size_t tmp_mb = 256;
 };
 
 // /var/lib/code-interpreter for root, else $XDG_STATE_HOME or ~/.local/state + /code-interpreter.

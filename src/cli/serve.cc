@@ -20,6 +20,7 @@
 #include "gateway/http_server.h"
 #include "jupyter/kernel_hub.h"
 #include "pool/pool.h"
+#include "sandbox/namespaces_launcher.h"
 #include "sandbox/process_launcher.h"
 
 namespace cli {
@@ -73,11 +74,22 @@ common::Result<std::pair<std::string, unsigned short>> ParseListen(const std::st
   return std::pair{host, static_cast<unsigned short>(value)};
 }
 
-common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const std::string& name) {
-  if (name == "none") return std::make_unique<sandbox::ProcessLauncher>();
-  return common::Fail("the '" + name +
-                      "' sandbox is not available in this build yet; run with --sandbox=none for "
-                      "development (no isolation)");
+common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptions& o) {
+  if (o.sandbox == "none") return std::make_unique<sandbox::ProcessLauncher>();
+  if (o.sandbox == "namespaces") {
+    if (auto host = sandbox::NamespacesLauncher::CheckHost(); !host) {
+      return common::Fail("cannot isolate kernels on this host: " + host.error().message +
+                          " (refusing to run unconfined; --sandbox=none is for development only)");
+    }
+    sandbox::Limits limits;
+    limits.memory_bytes = static_cast<std::uint64_t>(o.memory_mb) << 20;
+    limits.pids = o.pids;
+    limits.cpus = o.cpus;
+    limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
+    limits.home_bytes = limits.tmp_bytes;
+    return std::make_unique<sandbox::NamespacesLauncher>(limits);
+  }
+  return common::Fail("the '" + o.sandbox + "' sandbox is not available in this build yet");
 }
 
 }  // namespace
@@ -135,7 +147,7 @@ int Serve(const ServeOptions& o) {
   if (auto ready = PrepareRuntimeDir(o.runtime_dir); !ready) return fail(ready.error().message);
   auto runtime_lock = LockRuntimeDir(o.runtime_dir);
   if (!runtime_lock) return fail(runtime_lock.error().message);
-  auto launcher = MakeLauncher(o.sandbox);
+  auto launcher = MakeLauncher(o);
   if (!launcher) return fail(launcher.error().message);
 
   asio::io_context io(1);

@@ -147,7 +147,6 @@ struct Pool::Impl {
     spec.dir = worker->dir;
     spec.connection_file = worker->dir / "kernel.json";
     spec.python = config.python;
-    spec.env["MPLCONFIGDIR"] = (config.runtime_dir / "mplconfig").string();
     const std::uint64_t id = worker->id;
     workers[id] = std::move(worker);
     asio::post(blocking, [this, id, spec = std::move(spec)] {
@@ -279,7 +278,9 @@ struct Pool::Impl {
     Worker* worker = FindWorker(id);
     if (worker == nullptr) return;
     const auto status = worker->sandbox->ExitStatus();
-    const std::string why = "exited (" + (status ? sandbox::DescribeExitStatus(*status) : "unknown status") + ")";
+    const std::string why = worker->sandbox->OutOfMemory()
+                                ? std::string("ran out of memory and was killed")
+                                : "exited (" + (status ? sandbox::DescribeExitStatus(*status) : "unknown status") + ")";
     spdlog::warn("worker {} {}", worker->name, why);
     OnWorkerDead(id, why);
   }

@@ -24,7 +24,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
   dir_ = ::mkdtemp(templ);
   runtime_dir_ = dir_ + "/run";
   const std::string state_dir = dir_ + "/state";
-  std::vector<std::string> args = {CI_BINARY, "serve", "--sandbox=none", "--listen", "127.0.0.1:0",
+  std::vector<std::string> args = {CI_BINARY, "serve", "--sandbox=" + TestSandbox(), "--listen", "127.0.0.1:0",
                                    "--state-dir", state_dir, "--runtime-dir", runtime_dir_};
   args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
@@ -89,6 +89,32 @@ ServerProcess::~ServerProcess() {
 std::string ServerProcess::Log() {
   std::lock_guard lock(mu_);
   return log_;
+}
+
+std::vector<int> HostPidsHolding(const std::string& marker) {
+  std::vector<int> pids;
+  std::error_code ec;
+  for (const auto& process : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = process.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    for (const auto& fd : std::filesystem::directory_iterator(process.path() / "fd", ec)) {
+      const auto target = std::filesystem::read_symlink(fd.path(), ec);
+      if (!ec && target.filename() == marker) {
+        pids.push_back(std::stoi(name));
+        break;
+      }
+    }
+  }
+  return pids;
+}
+
+std::string OpenMarkerCode(const std::string& marker) {
+  return "_ci_marker = open('/tmp/" + marker + "', 'w')\n";
+}
+
+std::string TestSandbox() {
+  if (const char* env = std::getenv("CI_TEST_SANDBOX"); env != nullptr && *env != '\0') return env;
+  return ::geteuid() == 0 ? "namespaces" : "none";
 }
 
 bool WaitFor(const std::function<bool()>& condition, double seconds) {

@@ -17,7 +17,7 @@ namespace testing_support {
 
 class ServerProcess {
  public:
-  // `extra` are appended to: serve --sandbox=none --listen 127.0.0.1:0 --state-dir ... --runtime-dir ...
+  // `extra` are appended to: serve --sandbox=<TestSandbox()> --listen 127.0.0.1:0 --state-dir ... --runtime-dir ...
   explicit ServerProcess(std::vector<std::string> extra = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
@@ -46,6 +46,16 @@ class ServerProcess {
   std::mutex mu_;
   std::string log_;
 };
+
+// Host pids of the processes that hold a file named `marker` open (a kernel can open
+// "/tmp/<marker>"; inside a sandbox its own pid means nothing on the host).
+std::vector<int> HostPidsHolding(const std::string& marker);
+
+// Python that opens such a marker file and keeps it open for the kernel's lifetime.
+std::string OpenMarkerCode(const std::string& marker);
+
+// The sandbox backend tests run on: $CI_TEST_SANDBOX, else "namespaces" as root, else "none".
+std::string TestSandbox();
 
 // Polls `condition` every 20 ms for up to `seconds`; for states only observable by asking
 // (e.g. GET /status after a reaper runs). Returns the last result.

@@ -1,0 +1,211 @@
+#include "sandbox/cgroup.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kGroup = "code-interpreter";
+
+struct Layout {
+  bool v2 = false;
+  std::vector<std::string> roots;  // v2: one root; v1: memory, pids[, cpu]
+  bool has_cpu = false;
+};
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+common::Result<void> WriteFile(const fs::path& path, const std::string& value) {
+  std::ofstream out(path);
+  out << value;
+  out.flush();
+  if (!out) return common::ErrnoFail("write " + value + " to " + path.string());
+  return {};
+}
+
+bool HasControllers(const fs::path& root) {
+  const std::string controllers = ReadFile(root / "cgroup.controllers");
+  return controllers.find("memory") != std::string::npos && controllers.find("pids") != std::string::npos;
+}
+
+common::Result<Layout> Detect() {
+  Layout layout;
+  for (const fs::path& root : {fs::path("/sys/fs/cgroup"), fs::path("/sys/fs/cgroup/unified")}) {
+    if (fs::exists(root / "cgroup.controllers") && HasControllers(root)) {
+      layout.v2 = true;
+      layout.roots = {root.string()};
+      layout.has_cpu = ReadFile(root / "cgroup.controllers").find("cpu") != std::string::npos;
+      return layout;
+    }
+  }
+  for (const char* controller : {"memory", "pids"}) {
+    const fs::path root = fs::path("/sys/fs/cgroup") / controller;
+    if (!fs::exists(root / "cgroup.procs")) {
+      return common::Fail(std::string("no cgroup ") + controller +
+                          " controller (neither cgroup v2 with memory+pids nor a v1 hierarchy at " +
+                          root.string() + ")");
+    }
+    layout.roots.push_back(root.string());
+  }
+  if (fs::exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")) {
+    layout.roots.push_back("/sys/fs/cgroup/cpu");
+    layout.has_cpu = true;
+  }
+  return layout;
+}
+
+std::vector<pid_t> Procs(const fs::path& dir) {
+  std::vector<pid_t> pids;
+  std::ifstream in(dir / "cgroup.procs");
+  for (pid_t pid; in >> pid;) pids.push_back(pid);
+  return pids;
+}
+
+void KillAll(const fs::path& dir) {
+  if (fs::exists(dir / "cgroup.kill")) (void)WriteFile(dir / "cgroup.kill", "1");
+  // A forking process may add members while we kill: repeat until the group is empty.
+  for (int round = 0; round < 200; ++round) {
+    const std::vector<pid_t> pids = Procs(dir);
+    if (pids.empty()) return;
+    for (const pid_t pid : pids) ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void RemoveDir(const fs::path& dir) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+    if (errno != EBUSY) return;
+    KillAll(dir);  // dying members keep the group busy until they are reaped
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+common::Result<void> ApplyLimits(const Layout& layout, const std::vector<std::string>& dirs, const Limits& limits) {
+  const std::string memory = std::to_string(limits.memory_bytes);
+  const std::string pids = std::to_string(limits.pids);
+  const long period = 100000;
+  const long quota = std::lround(limits.cpus * static_cast<double>(period));
+  if (layout.v2) {
+    const fs::path dir = dirs[0];
+    if (auto r = WriteFile(dir / "memory.max", memory); !r) return r;
+    if (fs::exists(dir / "memory.swap.max")) (void)WriteFile(dir / "memory.swap.max", "0");
+    if (auto r = WriteFile(dir / "pids.max", pids); !r) return r;
+    if (layout.has_cpu) (void)WriteFile(dir / "cpu.max", std::to_string(quota) + " " + std::to_string(period));
+    return {};
+  }
+  const fs::path mem = dirs[0];
+  if (auto r = WriteFile(mem / "memory.limit_in_bytes", memory); !r) return r;
+  // Without swap accounting there is nothing to escape to only if the host has no swap;
+  // with it, memory+swap gets the same limit.
+  if (fs::exists(mem / "memory.memsw.limit_in_bytes")) {
+    if (auto r = WriteFile(mem / "memory.memsw.limit_in_bytes", memory); !r) return r;
+  }
+  (void)WriteFile(mem / "memory.swappiness", "0");
+  if (auto r = WriteFile(fs::path(dirs[1]) / "pids.max", pids); !r) return r;
+  if (layout.has_cpu) {
+    const fs::path cpu = dirs[2];
+    if (auto r = WriteFile(cpu / "cpu.cfs_period_us", std::to_string(period)); !r) return r;
+    if (auto r = WriteFile(cpu / "cpu.cfs_quota_us", std::to_string(quota)); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+common::Result<void> Cgroup::CheckHost() {
+  auto layout = Detect();
+  if (!layout) return std::unexpected(layout.error());
+  for (const std::string& root : layout->roots) {
+    const fs::path parent = fs::path(root) / kGroup;
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    if (ec) return common::Fail("cannot create cgroup " + parent.string() + ": " + ec.message());
+  }
+  return {};
+}
+
+common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name, const Limits& limits) {
+  auto layout = Detect();
+  if (!layout) return std::unexpected(layout.error());
+  std::vector<std::string> dirs;
+  for (const std::string& root : layout->roots) {
+    const fs::path parent = fs::path(root) / kGroup;
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    if (layout->v2) {
+      // Delegate the controllers down to the workers' groups.
+      const std::string enable = layout->has_cpu ? "+memory +pids +cpu" : "+memory +pids";
+      (void)WriteFile(fs::path(root) / "cgroup.subtree_control", enable);
+      (void)WriteFile(parent / "cgroup.subtree_control", enable);
+    }
+    const fs::path dir = parent / name;
+    fs::remove(dir, ec);  // an empty leftover of the same name
+    if (::mkdir(dir.c_str(), 0755) != 0) return common::ErrnoFail("mkdir(" + dir.string() + ")");
+    dirs.push_back(dir.string());
+  }
+  std::unique_ptr<Cgroup> group(new Cgroup(dirs, layout->v2));
+  if (auto applied = ApplyLimits(*layout, dirs, limits); !applied) return std::unexpected(applied.error());
+  return group;
+}
+
+std::vector<std::string> Cgroup::SweepStale() {
+  std::vector<std::string> removed;
+  auto layout = Detect();
+  if (!layout) return removed;
+  for (const std::string& root : layout->roots) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(fs::path(root) / kGroup, ec)) {
+      if (!entry.is_directory()) continue;
+      KillAll(entry.path());
+      RemoveDir(entry.path());
+      removed.push_back(entry.path().string());
+    }
+  }
+  return removed;
+}
+
+Cgroup::~Cgroup() {
+  Kill();
+  Remove();
+}
+
+common::Result<void> Cgroup::AddProcess(pid_t pid) {
+  for (const std::string& dir : dirs_) {
+    if (auto r = WriteFile(fs::path(dir) / "cgroup.procs", std::to_string(pid)); !r) return r;
+  }
+  return {};
+}
+
+void Cgroup::Kill() {
+  for (const std::string& dir : dirs_) KillAll(dir);
+}
+
+void Cgroup::Remove() {
+  for (const std::string& dir : dirs_) RemoveDir(dir);
+}
+
+bool Cgroup::OomKilled() const {
+  if (dirs_.empty()) return false;
+  const std::string text = ReadFile(fs::path(dirs_[0]) / (v2_ ? "memory.events" : "memory.oom_control"));
+  const auto at = text.find("oom_kill ");
+  return at != std::string::npos && std::atol(text.c_str() + at + 9) > 0;
+}
+
+}  // namespace sandbox

@@ -1,0 +1,48 @@
+// Cgroup: the resource-control group of one worker, on cgroup v2 when the unified hierarchy
+// has the controllers, else on the v1 memory, pids and cpu hierarchies. Created by the
+// gateway before the worker runs any code; Kill() SIGKILLs every process in it and
+// Remove() deletes it. Not thread-safe; each worker's Cgroup is used by one thread at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "sandbox/limits.h"
+
+namespace sandbox {
+
+class Cgroup {
+ public:
+  // Which hierarchies this host offers; an error says why isolation cannot be set up.
+  static common::Result<void> CheckHost();
+  // Creates "code-interpreter/<name>" in each hierarchy and applies `limits`.
+  static common::Result<std::unique_ptr<Cgroup>> Create(const std::string& name, const Limits& limits);
+  // Kills and removes every "code-interpreter/*" group left by an earlier gateway; returns
+  // the names removed.
+  static std::vector<std::string> SweepStale();
+
+  ~Cgroup();  // Kill() + Remove()
+  Cgroup(const Cgroup&) = delete;
+  Cgroup& operator=(const Cgroup&) = delete;
+
+  // Moves `pid` into the group (every hierarchy).
+  common::Result<void> AddProcess(pid_t pid);
+  // SIGKILLs every process in the group, until none is left (bounded).
+  void Kill();
+  // Removes the group directories (after Kill); idempotent.
+  void Remove();
+  // True when the memory controller killed a process for running out of memory.
+  bool OomKilled() const;
+
+ private:
+  explicit Cgroup(std::vector<std::string> dirs, bool v2) : dirs_(std::move(dirs)), v2_(v2) {}
+
+  std::vector<std::string> dirs_;  // one per hierarchy; dirs_[0] holds memory
+  bool v2_;
+};
+
+}  // namespace sandbox

@@ -1,0 +1,99 @@
+// The sandbox's init: `code-interpreter __sandbox-init <fd>`, exec'd by the namespaces
+// launcher's child as pid 1 of its new pid namespace, already inside the worker's cgroups.
+// It builds the filesystem, brings up loopback, starts the kernel as an unprivileged,
+// seccomp-filtered process, reaps every orphan, and reports the kernel's exit status to the
+// gateway over the handshake socket before exiting (which ends the whole namespace).
+//
+// Messages on the socket (SOCK_SEQPACKET): gateway -> init: the InitSpec JSON; init ->
+// gateway: "K" (the kernel was started) or "E<reason>" (setup failed), later "X<status>".
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "sandbox/init_spec.h"
+#include "sandbox/mount_ns.h"
+#include "sandbox/net_ns.h"
+#include "sandbox/privileges.h"
+#include "sandbox/seccomp.h"
+
+namespace sandbox {
+namespace {
+
+[[noreturn]] void Fail(int fd, const std::string& reason) {
+  const std::string message = "E" + reason;
+  ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+  _exit(1);
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// In the kernel's process: drop everything, then exec. Errors end the process with a code
+// the gateway logs as the kernel's exit status.
+[[noreturn]] void ExecKernel(InitSpec& spec) {
+  ::setsid();
+  const int devnull = ::open("/dev/null", O_RDWR);
+  // The kernel's output goes over its sockets; its stdio is not a channel to the host.
+  for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
+  if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+    for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+  }
+  if (::chdir(kHomeDir) != 0) _exit(120);
+  if (!ApplyRlimits(spec.limits)) _exit(121);
+  if (!DropPrivileges(spec.uid, spec.gid)) _exit(122);
+  if (!InstallSeccomp()) _exit(123);
+  std::vector<char*> argv = CStrings(spec.argv);
+  std::vector<char*> envp = CStrings(spec.env);
+  ::execve(argv[0], argv.data(), envp.data());
+  _exit(127);
+}
+
+}  // namespace
+
+int RunSandboxInit(int fd) {
+  std::string text(1 << 20, '\0');
+  const ssize_t n = ::recv(fd, text.data(), text.size(), 0);
+  if (n <= 0) _exit(1);
+  text.resize(static_cast<std::size_t>(n));
+  InitSpec spec;
+  try {
+    spec = nlohmann::json::parse(text).get<InitSpec>();
+  } catch (const std::exception& e) {
+    Fail(fd, std::string("bad spec: ") + e.what());
+  }
+  // A cgroup namespace rooted at the worker's own group (we were moved there before exec).
+  if (::unshare(CLONE_NEWCGROUP) != 0) Fail(fd, "unshare(CLONE_NEWCGROUP) failed");
+  if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) Fail(fd, "sethostname failed");
+  if (auto built = BuildRoot(spec); !built) Fail(fd, built.error().message);
+  if (auto up = BringUpLoopback(); !up) Fail(fd, up.error().message);
+
+  const pid_t kernel = ::fork();
+  if (kernel < 0) Fail(fd, "fork failed");
+  if (kernel == 0) ExecKernel(spec);
+  ::send(fd, "K", 1, MSG_NOSIGNAL);
+
+  // pid 1: reap orphans until the kernel itself exits, then report and end the namespace.
+  while (true) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0 || pid == kernel) {
+      const std::string message = "X" + std::to_string(pid == kernel ? status : -1);
+      ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+      _exit(0);
+    }
+  }
+}
+
+}  // namespace sandbox

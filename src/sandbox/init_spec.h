@@ -1,0 +1,59 @@
+// What the gateway tells the sandbox's init process (`code-interpreter __sandbox-init`),
+// sent as JSON over the handshake socket. Also used to build the spec on the gateway side.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sandbox/limits.h"
+
+namespace sandbox {
+
+struct InitSpec {
+  std::string root;        // empty host directory where the new root is assembled (tmpfs)
+  std::string worker_dir;  // host path of the worker directory, mounted at kKernelDir
+  unsigned uid = 0;        // unprivileged uid/gid the kernel runs as
+  unsigned gid = 0;
+  std::string hostname = "sandbox";
+  Limits limits;
+  std::vector<std::string> argv;  // the kernel command, paths as seen inside
+  std::vector<std::string> env;   // KEY=VALUE, the kernel's whole environment
+};
+
+inline constexpr const char* kKernelDir = "/run/kernel";
+inline constexpr const char* kHomeDir = "/home/sandbox";
+
+inline void to_json(nlohmann::json& j, const InitSpec& s) {
+  j = {{"root", s.root},
+       {"worker_dir", s.worker_dir},
+       {"uid", s.uid},
+       {"gid", s.gid},
+       {"hostname", s.hostname},
+       {"tmp_bytes", s.limits.tmp_bytes},
+       {"home_bytes", s.limits.home_bytes},
+       {"file_size_bytes", s.limits.file_size_bytes},
+       {"open_files", s.limits.open_files},
+       {"argv", s.argv},
+       {"env", s.env}};
+}
+
+inline void from_json(const nlohmann::json& j, InitSpec& s) {
+  j.at("root").get_to(s.root);
+  j.at("worker_dir").get_to(s.worker_dir);
+  j.at("uid").get_to(s.uid);
+  j.at("gid").get_to(s.gid);
+  j.at("hostname").get_to(s.hostname);
+  j.at("tmp_bytes").get_to(s.limits.tmp_bytes);
+  j.at("home_bytes").get_to(s.limits.home_bytes);
+  j.at("file_size_bytes").get_to(s.limits.file_size_bytes);
+  j.at("open_files").get_to(s.limits.open_files);
+  j.at("argv").get_to(s.argv);
+  j.at("env").get_to(s.env);
+}
+
+// Entry point of `code-interpreter __sandbox-init <fd>`: runs as pid 1 of the new pid
+// namespace; never returns normally (exits when the kernel exits).
+int RunSandboxInit(int fd);
+
+}  // namespace sandbox

@@ -1,0 +1,15 @@
+// The sandbox's filesystem: a fresh tmpfs root with read-only binds of /usr (and the
+// usr-merge links), a minimal /etc, fresh /proc (sensitive parts read-only or masked), a
+// minimal /dev, size-limited /tmp and home, and the worker directory at /run/kernel; then
+// pivot_root, detach the old root and make / read-only. Runs in the init process, inside
+// the new mount and pid namespaces, before privileges are dropped.
+#pragma once
+
+#include "common/result.h"
+#include "sandbox/init_spec.h"
+
+namespace sandbox {
+
+common::Result<void> BuildRoot(const InitSpec& spec);
+
+}  // namespace sandbox

@@ -1,0 +1,239 @@
+#include "sandbox/namespaces_launcher.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/unique_fd.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/init_spec.h"
+#include "sandbox/process_launcher.h"
+
+namespace sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr unsigned long kNamespaces = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+constexpr int kSetupTimeoutMs = 10000;
+
+class NamespacedKernel final : public Sandbox {
+ public:
+  NamespacedKernel(pid_t pid, common::UniqueFd pidfd, common::UniqueFd channel, std::unique_ptr<Cgroup> cgroup,
+                   std::string root, unsigned uid, std::function<void()> release_slot)
+      : pid_(pid), pidfd_(std::move(pidfd)), channel_(std::move(channel)), cgroup_(std::move(cgroup)),
+        root_(std::move(root)), uid_(uid), release_slot_(std::move(release_slot)) {}
+  ~NamespacedKernel() override { Kill(); }
+
+  int ExitFd() const override { return pidfd_.Get(); }
+
+  common::Result<void> AddToCgroups(pid_t pid) { return cgroup_->AddProcess(pid); }
+
+  void Kill() override {
+    if (killed_) return;
+    killed_ = true;
+    // SIGKILL to pid 1 of the namespace takes every process in it along.
+    ::kill(pid_, SIGKILL);
+    Reap(0);
+    cgroup_->Kill();  // second line: anything that is still in the worker's cgroups
+    cgroup_->Remove();
+    std::error_code ec;
+    fs::remove(root_, ec);  // an empty mount point on the host
+    release_slot_();
+  }
+
+  std::optional<int> ExitStatus() override {
+    if (!init_status_) Reap(WNOHANG);
+    if (!init_status_) return std::nullopt;
+    if (!kernel_status_) {
+      // Init reports the kernel's own status before exiting; without it, report init's.
+      char buf[64];
+      const ssize_t n = ::recv(channel_.Get(), buf, sizeof buf - 1, MSG_DONTWAIT);
+      if (n > 1 && buf[0] == 'X') {
+        buf[n] = '\0';
+        const int status = std::atoi(buf + 1);
+        kernel_status_ = status >= 0 ? status : *init_status_;
+      } else {
+        kernel_status_ = *init_status_;
+      }
+    }
+    return kernel_status_;
+  }
+
+  bool OutOfMemory() const override { return cgroup_->OomKilled(); }
+
+  std::string Describe() const override {
+    return "pid " + std::to_string(pid_) + ", uid " + std::to_string(uid_) + ", namespaces";
+  }
+
+ private:
+  void Reap(int flags) {
+    if (init_status_) return;
+    int status = 0;
+    pid_t got;
+    while ((got = ::waitpid(pid_, &status, flags)) < 0 && errno == EINTR) {
+    }
+    if (got == pid_) init_status_ = status;
+  }
+
+  pid_t pid_;
+  common::UniqueFd pidfd_;
+  common::UniqueFd channel_;
+  std::unique_ptr<Cgroup> cgroup_;
+  std::string root_;
+  unsigned uid_;
+  std::function<void()> release_slot_;
+  std::optional<int> init_status_;
+  std::optional<int> kernel_status_;
+  bool killed_ = false;
+};
+
+std::string SelfExe() {
+  std::error_code ec;
+  return fs::read_symlink("/proc/self/exe", ec).string();
+}
+
+// Waits for init's first message: "K" (kernel started) or "E<reason>".
+common::Result<void> AwaitSetup(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, kSetupTimeoutMs) <= 0) return common::Fail("sandbox setup timed out");
+  char buf[4096];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  if (n <= 0) return common::Fail("sandbox init exited during setup");
+  if (buf[0] == 'K') return {};
+  return common::Fail("sandbox setup failed: " + std::string(buf + 1, static_cast<std::size_t>(n - 1)));
+}
+
+}  // namespace
+
+common::Result<void> NamespacesLauncher::CheckHost() {
+  if (::geteuid() != 0) {
+    return common::Fail("the namespaces sandbox needs root (to create namespaces, cgroups and per-worker uids)");
+  }
+  if (auto cgroups = Cgroup::CheckHost(); !cgroups) return cgroups;
+  if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) return common::Fail("this kernel has no seccomp support");
+  if (SelfExe().empty()) return common::Fail("cannot resolve /proc/self/exe");
+  // Can we create every namespace? A child that exits at once tells.
+  int pidfd = -1;
+  const long pid = ::syscall(SYS_clone, kNamespaces | CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd,
+                             nullptr, 0);
+  if (pid < 0) return common::ErrnoFail("clone(new pid, mount, net, ipc, uts, cgroup namespaces)");
+  if (pid == 0) _exit(0);
+  ::close(pidfd);
+  ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+  return {};
+}
+
+NamespacesLauncher::NamespacesLauncher(Limits limits) : limits_(limits), self_exe_(SelfExe()) {
+  for (const std::string& stale : Cgroup::SweepStale()) spdlog::info("removed stale cgroup {}", stale);
+}
+
+common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const WorkerSpec& spec) {
+  unsigned slot = 0;
+  {
+    std::lock_guard lock(slots_->mu);
+    while (slots_->used.contains(slot)) ++slot;
+    slots_->used.insert(slot);
+  }
+  auto release = [slots = slots_, slot] {
+    std::lock_guard lock(slots->mu);
+    slots->used.erase(slot);
+  };
+  const unsigned uid = kUidBase + slot;
+
+  // The kernel creates its sockets in the worker directory and reads its own view of the
+  // connection (socket paths under /run/kernel).
+  const fs::path inside_file = spec.dir / "kernel-sandbox.json";
+  const std::string inside_path = std::string(kKernelDir) + "/" + inside_file.filename().string();
+  const jupyter::ConnectionInfo inside = spec.connection.WithPrefix(std::string(kKernelDir) + "/k");
+  if (auto written = jupyter::WriteConnectionFile(inside, inside_file); !written) {
+    release();
+    return std::unexpected(written.error());
+  }
+  if (::chown(spec.dir.c_str(), uid, uid) != 0 || ::chown(inside_file.c_str(), uid, uid) != 0) {
+    release();
+    return common::ErrnoFail("chown(" + spec.dir.string() + ")");
+  }
+  const std::string root = spec.dir.string() + ".root";
+  std::error_code ec;
+  fs::remove(root, ec);
+  if (::mkdir(root.c_str(), 0755) != 0) {
+    release();
+    return common::ErrnoFail("mkdir(" + root + ")");
+  }
+  auto cgroup = Cgroup::Create(spec.name, limits_);
+  if (!cgroup) {
+    release();
+    fs::remove(root, ec);
+    return std::unexpected(cgroup.error());
+  }
+
+  InitSpec init;
+  init.root = root;
+  init.worker_dir = spec.dir.string();
+  init.uid = uid;
+  init.gid = uid;
+  init.limits = limits_;
+  init.argv = KernelCommand(spec, inside_path);
+  init.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", std::string("HOME=") + kHomeDir,
+              "PYTHONDONTWRITEBYTECODE=1", "PYDEVD_DISABLE_FILE_VALIDATION=1"};
+  const std::string spec_json = nlohmann::json(init).dump();
+
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    release();
+    return common::ErrnoFail("socketpair");
+  }
+  common::UniqueFd ours(pair[0]);
+  common::UniqueFd theirs(pair[1]);
+
+  // Prepared before clone: the child may only make raw system calls (the parent has threads).
+  std::string fd_arg = std::to_string(theirs.Get());
+  std::string exe = self_exe_;
+  std::string command = "__sandbox-init";
+  char* argv[] = {exe.data(), command.data(), fd_arg.data(), nullptr};
+  char* envp[] = {nullptr};
+  const int child_fd = theirs.Get();
+
+  int pidfd = -1;
+  const long pid = ::syscall(SYS_clone, kNamespaces | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd, nullptr, 0);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char go = 0;
+    // Blocks until the gateway has moved us into the cgroups.
+    if (::read(child_fd, &go, 1) != 1 || go != 'G') _exit(125);
+    ::fcntl(child_fd, F_SETFD, 0);
+    ::execve(argv[0], argv, envp);
+    _exit(127);
+  }
+  if (pid < 0) {
+    release();
+    return common::ErrnoFail("clone(namespaces)");
+  }
+  theirs.Reset();
+  auto kernel = std::make_unique<NamespacedKernel>(static_cast<pid_t>(pid), common::UniqueFd(pidfd),
+                                                   std::move(ours), std::move(*cgroup), root, uid, release);
+  const int channel = pair[0];  // owned by `kernel` now
+  // From here on, a failure destroys `kernel`, which kills the child and removes everything.
+  if (auto added = kernel->AddToCgroups(static_cast<pid_t>(pid)); !added) return std::unexpected(added.error());
+  if (::send(channel, "G", 1, MSG_NOSIGNAL) != 1 ||
+      ::send(channel, spec_json.data(), spec_json.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(spec_json.size())) {
+    return common::ErrnoFail("send(sandbox spec)");
+  }
+  if (auto ready = AwaitSetup(channel); !ready) return std::unexpected(ready.error());
+  return kernel;
+}
+
+}  // namespace sandbox
