@@ -24,32 +24,11 @@
 #include "common/unique_fd.h"
 #include "jupyter/kernel_hub.h"
 #include "sandbox/process_launcher.h"
+#include "direct_kernel.h"
+#include "stats.h"
 #include "support/server_process.h"
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-struct Stats {
-  double p50, p90, p99, mean;
-};
-
-Stats Summarize(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  const auto at = [&](double q) { return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))]; };
-  double sum = 0;
-  for (double v : ms) sum += v;
-  return {at(0.50), at(0.90), at(0.99), sum / static_cast<double>(ms.size())};
-}
-
-double Measure(const std::function<bool()>& once) {
-  const auto start = Clock::now();
-  if (!once()) {
-    std::fprintf(stderr, "request failed\n");
-    std::exit(1);
-  }
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 // A keep-alive HTTP/1.1 connection, as a real client library would hold.
 class KeepAlive {
@@ -93,52 +72,6 @@ class KeepAlive {
   common::UniqueFd fd_;
 };
 
-// A kernel started exactly as the pool starts one (ProcessLauncher, same arguments), driven
-// through KernelHub with no HTTP and no pool in between.
-class DirectKernel {
- public:
-  DirectKernel() : hub_({}, [](std::function<void()> fn) { fn(); }) {
-    char templ[] = "/tmp/ci-bench-XXXXXX";
-    dir_ = ::mkdtemp(templ);
-    sandbox::WorkerSpec spec;
-    spec.name = "bench";
-    spec.dir = dir_;
-    spec.connection_file = dir_ / "kernel.json";
-    spec.connection = *jupyter::NewConnection(dir_);
-    spec.env["MPLCONFIGDIR"] = (dir_ / "mpl").string();
-    if (!jupyter::WriteConnectionFile(spec.connection, spec.connection_file)) std::exit(1);
-    auto kernel = launcher_.Launch(spec);
-    if (!kernel) {
-      std::fprintf(stderr, "launch failed: %s\n", kernel.error().message.c_str());
-      std::exit(1);
-    }
-    kernel_ = std::move(*kernel);
-    hub_.Connect(1, spec.connection);
-    std::promise<bool> ready;
-    hub_.WaitReady(1, std::chrono::seconds(60), [&](common::Result<void> r) { ready.set_value(r.has_value()); });
-    if (!ready.get_future().get()) std::exit(1);
-  }
-  ~DirectKernel() {
-    hub_.Disconnect(1);
-    kernel_->Kill();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Completion callbacks run on the hub thread and wake this one: the same one thread hop
-  // back that the gateway's io thread takes.
-  bool Once() {
-    std::promise<bool> done;
-    hub_.Execute(1, "1+1", {}, [&](jupyter::ExecutionResult r) { done.set_value(r.result_text == "2"); });
-    return done.get_future().get();
-  }
-
- private:
-  std::filesystem::path dir_;
-  sandbox::ProcessLauncher launcher_;
-  jupyter::KernelHub hub_;
-  std::unique_ptr<sandbox::Sandbox> kernel_;
-};
-
 class GatewayKernel {
  public:
   GatewayKernel()
@@ -158,6 +91,10 @@ class GatewayKernel {
 
 }  // namespace
 
+using bench::Measure;
+using bench::Stats;
+using bench::Summarize;
+
 int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int warmup = argc > 2 ? std::atoi(argv[2]) : 100;
@@ -165,7 +102,8 @@ int main(int argc, char** argv) {
   std::printf("exec_latency: `1+1`, %d iterations per path after %d warm-up, sequential, one session,\n"
               "paths interleaved in blocks of %d so both see the same machine\n",
               iterations, warmup, kBlock);
-  DirectKernel direct;
+  sandbox::ProcessLauncher launcher;
+  DirectKernel direct(launcher);
   GatewayKernel gateway;
   std::vector<double> direct_ms, gateway_ms;
   for (int i = 0; i < warmup; ++i) {

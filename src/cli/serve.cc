@@ -87,7 +87,8 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
     limits.cpus = o.cpus;
     limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
     limits.home_bytes = limits.tmp_bytes;
-    return std::make_unique<sandbox::NamespacesLauncher>(limits);
+    return std::make_unique<sandbox::NamespacesLauncher>(
+        limits, sandbox::NamespacesLauncher::ScopeFor(std::filesystem::absolute(o.runtime_dir).string()));
   }
   return common::Fail("the '" + o.sandbox + "' sandbox is not available in this build yet");
 }

@@ -141,19 +141,21 @@ common::Result<void> Cgroup::CheckHost() {
   return {};
 }
 
-common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name, const Limits& limits) {
+common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& scope, const std::string& name,
+                                                       const Limits& limits) {
   auto layout = Detect();
   if (!layout) return std::unexpected(layout.error());
   std::vector<std::string> dirs;
   for (const std::string& root : layout->roots) {
-    const fs::path parent = fs::path(root) / kGroup;
+    const fs::path parent = fs::path(root) / kGroup / scope;
     std::error_code ec;
     fs::create_directories(parent, ec);
     if (layout->v2) {
       // Delegate the controllers down to the workers' groups.
       const std::string enable = layout->has_cpu ? "+memory +pids +cpu" : "+memory +pids";
-      (void)WriteFile(fs::path(root) / "cgroup.subtree_control", enable);
-      (void)WriteFile(parent / "cgroup.subtree_control", enable);
+      for (const fs::path& level : {fs::path(root), fs::path(root) / kGroup, parent}) {
+        (void)WriteFile(level / "cgroup.subtree_control", enable);
+      }
     }
     const fs::path dir = parent / name;
     fs::remove(dir, ec);  // an empty leftover of the same name
@@ -165,13 +167,13 @@ common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name, 
   return group;
 }
 
-std::vector<std::string> Cgroup::SweepStale() {
+std::vector<std::string> Cgroup::SweepStale(const std::string& scope) {
   std::vector<std::string> removed;
   auto layout = Detect();
   if (!layout) return removed;
   for (const std::string& root : layout->roots) {
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(fs::path(root) / kGroup, ec)) {
+    for (const auto& entry : fs::directory_iterator(fs::path(root) / kGroup / scope, ec)) {
       if (!entry.is_directory()) continue;
       KillAll(entry.path());
       RemoveDir(entry.path());
@@ -179,6 +181,12 @@ std::vector<std::string> Cgroup::SweepStale() {
     }
   }
   return removed;
+}
+
+void Cgroup::RemoveScope(const std::string& scope) {
+  auto layout = Detect();
+  if (!layout) return;
+  for (const std::string& root : layout->roots) ::rmdir((fs::path(root) / kGroup / scope).c_str());
 }
 
 Cgroup::~Cgroup() {

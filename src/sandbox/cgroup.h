@@ -19,11 +19,15 @@ class Cgroup {
  public:
   // Which hierarchies this host offers; an error says why isolation cannot be set up.
   static common::Result<void> CheckHost();
-  // Creates "code-interpreter/<name>" in each hierarchy and applies `limits`.
-  static common::Result<std::unique_ptr<Cgroup>> Create(const std::string& name, const Limits& limits);
-  // Kills and removes every "code-interpreter/*" group left by an earlier gateway; returns
-  // the names removed.
-  static std::vector<std::string> SweepStale();
+  // Creates "code-interpreter/<scope>/<name>" in each hierarchy and applies `limits`. The
+  // scope belongs to one gateway instance (one runtime dir), so instances never touch each
+  // other's groups.
+  static common::Result<std::unique_ptr<Cgroup>> Create(const std::string& scope, const std::string& name,
+                                                        const Limits& limits);
+  // Kills and removes every group of `scope` left by an earlier run; returns their paths.
+  static std::vector<std::string> SweepStale(const std::string& scope);
+  // Removes the (empty) scope directories themselves, at shutdown.
+  static void RemoveScope(const std::string& scope);
 
   ~Cgroup();  // Kill() + Remove()
   Cgroup(const Cgroup&) = delete;

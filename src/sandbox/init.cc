@@ -1,7 +1,7 @@
 // The sandbox's init: `code-interpreter __sandbox-init <fd>`, exec'd by the namespaces
 // launcher's child as pid 1 of its new pid namespace, already inside the worker's cgroups.
 // It builds the filesystem, brings up loopback, starts the kernel as an unprivileged,
-// seccomp-filtered process, reaps every orphan, and reports the kernel's exit status to the
+// seccomp-filtered process, forwards signals to it, reaps every orphan, and reports the kernel's exit status to the
 // gateway over the handshake socket before exiting (which ends the whole namespace).
 //
 // Messages on the socket (SOCK_SEQPACKET): gateway -> init: the InitSpec JSON; init ->
@@ -25,6 +25,13 @@
 
 namespace sandbox {
 namespace {
+
+volatile sig_atomic_t g_kernel_pid = 0;
+
+// pid 1 gets no default signal actions: pass what the host sends on to the kernel.
+void Forward(int sig) {
+  if (g_kernel_pid > 0) ::kill(g_kernel_pid, sig);
+}
 
 [[noreturn]] void Fail(int fd, const std::string& reason) {
   const std::string message = "E" + reason;
@@ -81,6 +88,11 @@ int RunSandboxInit(int fd) {
   const pid_t kernel = ::fork();
   if (kernel < 0) Fail(fd, "fork failed");
   if (kernel == 0) ExecKernel(spec);
+  g_kernel_pid = kernel;
+  struct sigaction forward {};
+  forward.sa_handler = Forward;
+  sigemptyset(&forward.sa_mask);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::sigaction(sig, &forward, nullptr);
   ::send(fd, "K", 1, MSG_NOSIGNAL);
 
   // pid 1: reap orphans until the kernel itself exits, then report and end the namespace.

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/crypto.h"
 #include "common/unique_fd.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/init_spec.h"
@@ -136,8 +137,17 @@ common::Result<void> NamespacesLauncher::CheckHost() {
   return {};
 }
 
-NamespacesLauncher::NamespacesLauncher(Limits limits) : limits_(limits), self_exe_(SelfExe()) {
-  for (const std::string& stale : Cgroup::SweepStale()) spdlog::info("removed stale cgroup {}", stale);
+NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, std::string init_exe)
+    : limits_(limits), scope_(std::move(scope)), self_exe_(init_exe.empty() ? SelfExe() : std::move(init_exe)) {
+  for (const std::string& stale : Cgroup::SweepStale(scope_)) spdlog::info("removed stale cgroup {}", stale);
+}
+
+NamespacesLauncher::~NamespacesLauncher() { Cgroup::RemoveScope(scope_); }
+
+std::string NamespacesLauncher::ScopeFor(const std::string& runtime_dir) {
+  common::HmacSha256 digest("code-interpreter cgroup scope");
+  digest.Update(runtime_dir);
+  return "i-" + digest.FinishHex().substr(0, 12);
 }
 
 common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const WorkerSpec& spec) {
@@ -173,7 +183,7 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
     release();
     return common::ErrnoFail("mkdir(" + root + ")");
   }
-  auto cgroup = Cgroup::Create(spec.name, limits_);
+  auto cgroup = Cgroup::Create(scope_, spec.name, limits_);
   if (!cgroup) {
     release();
     fs::remove(root, ec);

@@ -27,7 +27,14 @@ class NamespacesLauncher final : public Launcher {
   // Refuses (with the reason) when this host cannot isolate kernels.
   static common::Result<void> CheckHost();
 
-  explicit NamespacesLauncher(Limits limits);
+  // `scope` names this gateway instance's cgroups (ScopeFor(runtime dir)); groups of that
+  // scope left by an earlier run are swept here. `init_exe` is the code-interpreter binary
+  // that runs `__sandbox-init`; empty means this process's own executable.
+  NamespacesLauncher(Limits limits, std::string scope, std::string init_exe = {});
+  ~NamespacesLauncher() override;  // removes the instance's (by then empty) cgroup scope
+
+  // A short stable name for the instance that owns `runtime_dir` ("i-<12 hex>").
+  static std::string ScopeFor(const std::string& runtime_dir);
   std::string Name() const override { return "namespaces"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
 
@@ -41,6 +48,7 @@ class NamespacesLauncher final : public Launcher {
   };
 
   Limits limits_;
+  std::string scope_;
   std::string self_exe_;
   std::shared_ptr<Slots> slots_ = std::make_shared<Slots>();
 };
