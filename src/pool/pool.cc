@@ -97,6 +97,7 @@ struct Pool::Impl {
   bool shutting_down = false;
   int start_failures = 0;
   bool backing_off = false;
+  std::string last_start_error;
   asio::steady_timer tick_timer;
   asio::steady_timer retry_timer;
   Clock::time_point next_health;
@@ -239,16 +240,19 @@ struct Pool::Impl {
     }
   }
 
-  void OnStartFailed(std::uint64_t id, const std::string& reason) {
+  // `reason` names the failure; the kernel's exit status is appended when it has one and
+  // the reason does not already say how the kernel ended.
+  void OnStartFailed(std::uint64_t id, const std::string& reason, bool add_status = true) {
     Worker* worker = FindWorker(id);
     std::string why = reason;
-    if (worker != nullptr && worker->sandbox) {
+    if (add_status && worker != nullptr && worker->sandbox) {
       if (auto status = worker->sandbox->ExitStatus()) {
         why += " (kernel " + sandbox::DescribeExitStatus(*status) + ")";
       }
     }
     spdlog::error("worker {} failed to start: {}", worker ? worker->name : std::to_string(id), why);
     DestroyWorker(id, "start failed");
+    last_start_error = why;
     initializing = false;
     ++start_failures;
     // Sessions waiting for a worker that will not come are told so now.
@@ -290,7 +294,7 @@ struct Pool::Impl {
     if (worker == nullptr) return;
     switch (worker->state) {
       case WorkerState::kStarting:
-        OnStartFailed(id, "kernel " + why);
+        OnStartFailed(id, "kernel " + why, /*add_status=*/false);
         return;
       case WorkerState::kIdle:
         DestroyWorker(id, why);
@@ -376,10 +380,11 @@ struct Pool::Impl {
       return;
     }
     const std::string user = session.user;
-    FailQueue(session, Refusal(Outcome::kNoCapacity,
-                               "All " + std::to_string(config.max_workers) +
-                                   " workers are in use (max_workers reached); try again later",
-                               config.retry_after_seconds));
+    const std::string detail =
+        workers.size() < config.max_workers
+            ? "Workers are failing to start (last error: " + last_start_error + "); retrying, try again later"
+            : "All " + std::to_string(config.max_workers) + " workers are in use (max_workers reached); try again later";
+    FailQueue(session, Refusal(Outcome::kNoCapacity, detail, config.retry_after_seconds));
     EraseIfEmpty(user);
   }
 
