@@ -209,6 +209,10 @@ int Serve(const ServeOptions& o) {
   });
   io.run();
   blocking.join();  // every kill and directory removal has finished
+  // Launches that finished after the loop stopped posted their results: let the pool kill
+  // those kernels and remove their directories too.
+  io.restart();
+  io.poll();
   std::error_code ec;
   std::filesystem::remove_all(o.runtime_dir / "mplconfig", ec);
   std::filesystem::remove(o.runtime_dir / "lock", ec);

@@ -180,6 +180,8 @@ struct Pool::Impl {
     Worker* worker = FindWorker(id);
     if (worker == nullptr) {  // destroyed (shutdown) while launching
       if (launched) launched->first->Kill();
+      std::error_code ec;
+      std::filesystem::remove_all(config.runtime_dir / ("w-" + std::to_string(id)), ec);
       return;
     }
     if (!launched) {
@@ -218,6 +220,7 @@ struct Pool::Impl {
     const auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - worker->created).count();
     spdlog::info("worker {} ready in {} ms ({})", worker->name, ms, worker->sandbox->Describe());
     start_failures = 0;
+    worker->sandbox->OnKernelReady();
     worker->state = WorkerState::kIdle;
     HandOut(id);
   }

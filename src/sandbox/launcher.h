@@ -42,6 +42,9 @@ class Sandbox {
   virtual void Kill() = 0;
   // The exit status once the kernel has exited (waitpid-style), reaping it if needed.
   virtual std::optional<int> ExitStatus() = 0;
+  // Called once the kernel answered its readiness handshake, before any user code runs:
+  // the sandbox may now take away what only start-up needed.
+  virtual void OnKernelReady() {}
   // True when the kernel was killed for exceeding its memory limit.
   virtual bool OutOfMemory() const { return false; }
   // For logs: "pid 1234", "container 3f2a...".

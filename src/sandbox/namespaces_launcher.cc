@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -33,14 +34,25 @@ constexpr int kSetupTimeoutMs = 10000;
 class NamespacedKernel final : public Sandbox {
  public:
   NamespacedKernel(pid_t pid, common::UniqueFd pidfd, common::UniqueFd channel, std::unique_ptr<Cgroup> cgroup,
-                   std::string root, unsigned uid, std::function<void()> release_slot)
+                   std::string worker_dir, std::string root, unsigned uid, std::function<void()> release_slot)
       : pid_(pid), pidfd_(std::move(pidfd)), channel_(std::move(channel)), cgroup_(std::move(cgroup)),
-        root_(std::move(root)), uid_(uid), release_slot_(std::move(release_slot)) {}
+        worker_dir_(std::move(worker_dir)), root_(std::move(root)), uid_(uid),
+        release_slot_(std::move(release_slot)) {}
   ~NamespacedKernel() override { Kill(); }
 
   int ExitFd() const override { return pidfd_.Get(); }
 
   common::Result<void> AddToCgroups(pid_t pid) { return cgroup_->AddProcess(pid); }
+
+  // The kernel has bound its sockets and read its connection file: hand the worker
+  // directory back to root, so user code cannot store anything on the host through it.
+  // Bound sockets keep working; only the gateway (root) connects to them.
+  void OnKernelReady() override {
+    if (::chown(worker_dir_.c_str(), 0, 0) != 0 || ::chmod(worker_dir_.c_str(), 0700) != 0) {
+      spdlog::error("cannot seal worker directory {}: {}; killing the worker", worker_dir_, std::strerror(errno));
+      Kill();
+    }
+  }
 
   void Kill() override {
     if (killed_) return;
@@ -93,6 +105,7 @@ class NamespacedKernel final : public Sandbox {
   common::UniqueFd pidfd_;
   common::UniqueFd channel_;
   std::unique_ptr<Cgroup> cgroup_;
+  std::string worker_dir_;
   std::string root_;
   unsigned uid_;
   std::function<void()> release_slot_;
@@ -138,11 +151,21 @@ common::Result<void> NamespacesLauncher::CheckHost() {
 }
 
 NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, std::string init_exe)
-    : limits_(limits), scope_(std::move(scope)), self_exe_(init_exe.empty() ? SelfExe() : std::move(init_exe)) {
+    : limits_(limits),
+      scope_(std::move(scope)),
+      self_exe_(init_exe.empty() ? SelfExe() : std::move(init_exe)),
+      uid_base_(UidBaseFor(scope_)) {
   for (const std::string& stale : Cgroup::SweepStale(scope_)) spdlog::info("removed stale cgroup {}", stale);
 }
 
 NamespacesLauncher::~NamespacesLauncher() { Cgroup::RemoveScope(scope_); }
+
+unsigned NamespacesLauncher::UidBaseFor(const std::string& scope) {
+  common::HmacSha256 digest("code-interpreter uid range");
+  digest.Update(scope);
+  return kUidBase + static_cast<unsigned>(std::stoul(digest.FinishHex().substr(0, 6), nullptr, 16) % kUidRanges) *
+                        kUidsPerInstance;
+}
 
 std::string NamespacesLauncher::ScopeFor(const std::string& runtime_dir) {
   common::HmacSha256 digest("code-interpreter cgroup scope");
@@ -161,7 +184,7 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
     std::lock_guard lock(slots->mu);
     slots->used.erase(slot);
   };
-  const unsigned uid = kUidBase + slot;
+  const unsigned uid = uid_base_ + slot;
 
   // The kernel creates its sockets in the worker directory and reads its own view of the
   // connection (socket paths under /run/kernel).
@@ -234,7 +257,8 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   }
   theirs.Reset();
   auto kernel = std::make_unique<NamespacedKernel>(static_cast<pid_t>(pid), common::UniqueFd(pidfd),
-                                                   std::move(ours), std::move(*cgroup), root, uid, release);
+                                                   std::move(ours), std::move(*cgroup), spec.dir.string(), root, uid,
+                                                   release);
   const int channel = pair[0];  // owned by `kernel` now
   // From here on, a failure destroys `kernel`, which kills the child and removes everything.
   if (auto added = kernel->AddToCgroups(static_cast<pid_t>(pid)); !added) return std::unexpected(added.error());

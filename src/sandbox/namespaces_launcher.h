@@ -38,8 +38,12 @@ class NamespacesLauncher final : public Launcher {
   std::string Name() const override { return "namespaces"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
 
-  // First uid of the range used for kernels; slot n runs as kUidBase + n.
-  static constexpr unsigned kUidBase = 61000;
+  // Kernels run as uids of their own: each instance (scope) takes a range of
+  // kUidsPerInstance uids starting at UidBaseFor(scope); worker slot n runs as base + n.
+  static constexpr unsigned kUidBase = 100000;
+  static constexpr unsigned kUidsPerInstance = 1000;
+  static constexpr unsigned kUidRanges = 1000;
+  static unsigned UidBaseFor(const std::string& scope);
 
  private:
   struct Slots {
@@ -50,6 +54,7 @@ class NamespacesLauncher final : public Launcher {
   Limits limits_;
   std::string scope_;
   std::string self_exe_;
+  unsigned uid_base_;
   std::shared_ptr<Slots> slots_ = std::make_shared<Slots>();
 };
 
