@@ -148,6 +148,9 @@ struct Pool::Impl {
     spec.dir = worker->dir;
     spec.connection_file = worker->dir / "kernel.json";
     spec.python = config.python;
+    // A little over the gateway's own cap, so that the gateway still sees (and reports) that
+    // output was cut.
+    spec.stream_cap_chars = config.output_limits.max_text_bytes + 4096;
     const std::uint64_t id = worker->id;
     workers[id] = std::move(worker);
     asio::post(blocking, [this, id, spec = std::move(spec)] {

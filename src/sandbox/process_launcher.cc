@@ -71,9 +71,50 @@ std::string DescribeExitStatus(int status) {
   return "status " + std::to_string(status);
 }
 
+namespace {
+
+// Run in the kernel at start-up (IPKernelApp.exec_lines): wraps sys.stdout and sys.stderr so
+// that each keeps at most `limit` characters per execution and drops the rest before it is
+// buffered. Names are removed from the user's namespace afterwards.
+constexpr const char* kStreamCapCode = R"PY(def _ci_cap_streams(limit):
+    import sys
+    from IPython import get_ipython
+    class CappedStream:
+        def __init__(self, stream):
+            self._ci_stream = stream
+            self._ci_left = limit
+        def write(self, text):
+            n = len(text)
+            if self._ci_left > 0:
+                part = text[:self._ci_left]
+                self._ci_left -= len(part)
+                self._ci_stream.write(part)
+            return n
+        def writelines(self, lines):
+            for line in lines:
+                self.write(line)
+        def __getattr__(self, name):
+            return getattr(self._ci_stream, name)
+    streams = [CappedStream(sys.stdout), CappedStream(sys.stderr)]
+    sys.stdout, sys.stderr = streams
+    def reset(*args):
+        for s in streams:
+            s._ci_left = limit
+    get_ipython().events.register('pre_execute', reset)
+_ci_cap_streams(LIMIT)
+del _ci_cap_streams
+)PY";
+
+}  // namespace
+
 std::vector<std::string> KernelCommand(const WorkerSpec& spec, const std::string& connection_file) {
   std::vector<std::string> argv = {spec.python, "-m", "ipykernel_launcher", "-f", connection_file,
                                    "--HistoryManager.enabled=False", "--Application.log_level=WARN"};
+  if (spec.stream_cap_chars > 0) {
+    std::string code = kStreamCapCode;
+    code.replace(code.find("LIMIT"), 5, std::to_string(spec.stream_cap_chars));
+    argv.push_back("--IPKernelApp.exec_lines=" + code);
+  }
   argv.insert(argv.end(), spec.kernel_args.begin(), spec.kernel_args.end());
   return argv;
 }

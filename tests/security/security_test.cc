@@ -592,26 +592,31 @@ TEST_F(SecurityTest, LoopIgnoringSigintIsReplaced) {
   EXPECT_EQ(next.Json()["result_text"], "False");
 }
 
-TEST_F(SecurityTest, CpuHogIsThrottledToItsQuota) {
+TEST_F(SecurityTest, CpuHogIsHeldToItsQuota) {
   const std::string user = Attacker("cpuhog");
   const Located worker = Locate(user);
   ASSERT_GT(worker.pid, 0);
   const fs::path cpu = CgroupDir("cpu", worker.cgroup);
   if (!fs::exists(cpu / "cpu.stat")) GTEST_SKIP() << "no cpu controller";
   EXPECT_EQ(ReadText(cpu / "cpu.cfs_quota_us"), "100000\n");
-  // Three spinning processes for 2 seconds against a quota of one core.
+  // Three spinning processes for 2 seconds against a quota of one core: together they may
+  // not get more than about one core's worth of CPU time, however idle the host is. (An
+  // upper bound holds under any load, where "was throttled" would not.)
   const HttpReply r = client().Execute(user, R"PY(
-import subprocess, sys
-spin = 'import time\nend = time.time() + 2\nwhile time.time() < end: pass'
-procs = [subprocess.Popen([sys.executable, '-c', spin]) for _ in range(3)]
-print([p.wait() for p in procs])
+import subprocess, sys, time
+spin = 'import time\nend = time.time() + 2\nwhile time.time() < end: pass\nprint(time.process_time())'
+start = time.time()
+procs = [subprocess.Popen([sys.executable, '-c', spin], stdout=subprocess.PIPE) for _ in range(3)]
+cpu = sum(float(p.communicate()[0]) for p in procs)
+print(cpu, time.time() - start)
 )PY",
                                        60);
   ASSERT_EQ(r.status, 200) << r.body;
-  const std::string stat = ReadText(cpu / "cpu.stat");
-  const auto at = stat.find("nr_throttled ");
-  ASSERT_NE(at, std::string::npos) << stat;
-  EXPECT_GT(std::atol(stat.c_str() + at + 13), 0) << stat;
+  double cpu_seconds = 0, wall_seconds = 0;
+  std::istringstream(r.Json()["stdout"].get<std::string>()) >> cpu_seconds >> wall_seconds;
+  ASSERT_GT(wall_seconds, 1.9);
+  EXPECT_LE(cpu_seconds, 1.15 * wall_seconds + 0.2)
+      << "3 spinners got " << cpu_seconds << " s of CPU in " << wall_seconds << " s with a 1-core quota";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1169,10 +1174,6 @@ print(json.dumps({"uid": os.getuid(), "found": found, "procs": procs, "shm": shm
 TEST(SecurityInstanceTest, PrintingAGigabyteIsTruncatedNotOomKilled) {
   if (testing_support::TestSandbox() != "namespaces")
     GTEST_SKIP() << "needs the namespaces sandbox (as root)";
-  SKIP_WEAKNESS(
-      "ipykernel's OutStream buffers a cell's output without bound between its 0.2 s "
-      "flushes; printing 1 GiB fast gets the kernel OOM-killed (state lost) instead of a truncated "
-      "response, whatever --max-output-text is");
   ServerProcess server({"--min-idle", "1", "--max-workers", "2", "--max-output-text",
                         std::to_string(kMaxOutputText)});
   ASSERT_TRUE(server.ok()) << server.Log();
