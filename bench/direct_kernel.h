@@ -16,7 +16,8 @@
 
 class DirectKernel {
  public:
-  explicit DirectKernel(sandbox::Launcher& launcher) : hub_({}, [](std::function<void()> fn) { fn(); }) {
+  explicit DirectKernel(sandbox::Launcher& launcher)
+      : hub_({}, [](std::function<void()> fn) { fn(); }) {
     char templ[] = "/tmp/ci-bench-XXXXXX";
     dir_ = ::mkdtemp(templ);
     std::filesystem::create_directories(dir_ / "mplconfig");
@@ -36,9 +37,11 @@ class DirectKernel {
     kernel_ = std::move(*kernel);
     hub_.Connect(1, spec.connection);
     std::promise<bool> ready;
-    hub_.WaitReady(1, std::chrono::seconds(60), [&](common::Result<void> r) { ready.set_value(r.has_value()); });
+    hub_.WaitReady(1, std::chrono::seconds(60),
+                   [&](common::Result<void> r) { ready.set_value(r.has_value()); });
     if (!ready.get_future().get()) std::exit(1);
-    start_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    start_ms_ =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
 
   ~DirectKernel() {
@@ -55,7 +58,8 @@ class DirectKernel {
   // back that the gateway's io thread takes.
   bool Once() {
     std::promise<bool> done;
-    hub_.Execute(1, "1+1", {}, [&](jupyter::ExecutionResult r) { done.set_value(r.result_text == "2"); });
+    hub_.Execute(1, "1+1", {},
+                 [&](jupyter::ExecutionResult r) { done.set_value(r.result_text == "2"); });
     return done.get_future().get();
   }
 

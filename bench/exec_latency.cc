@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "direct_kernel.h"
 #include "jupyter/kernel_hub.h"
 #include "sandbox/process_launcher.h"
-#include "direct_kernel.h"
 #include "stats.h"
 #include "support/server_process.h"
 
@@ -45,10 +45,12 @@ class KeepAlive {
 
   // POSTs `body` and returns the response body ("" on failure).
   std::string Post(const std::string& path, const std::string& token, const std::string& body) {
-    const std::string request = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: " + token +
-                                "\r\nContent-Type: application/json\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
-    if (::send(fd_.Get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    const std::string request =
+        "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: " + token +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
+    if (::send(fd_.Get(), request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
       return {};
     }
     std::string raw;
@@ -80,7 +82,8 @@ class GatewayKernel {
         body_(nlohmann::json{{"user_uuid", "bench"}, {"code", "1+1"}}.dump()) {}
 
   bool Once() {
-    return connection_.Post("/execute", server_.token(), body_).find("\"result_text\":\"2\"") != std::string::npos;
+    return connection_.Post("/execute", server_.token(), body_).find("\"result_text\":\"2\"") !=
+           std::string::npos;
   }
 
  private:
@@ -99,9 +102,10 @@ int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int warmup = argc > 2 ? std::atoi(argv[2]) : 100;
   constexpr int kBlock = 50;
-  std::printf("exec_latency: `1+1`, %d iterations per path after %d warm-up, sequential, one session,\n"
-              "paths interleaved in blocks of %d so both see the same machine\n",
-              iterations, warmup, kBlock);
+  std::printf(
+      "exec_latency: `1+1`, %d iterations per path after %d warm-up, sequential, one session,\n"
+      "paths interleaved in blocks of %d so both see the same machine\n",
+      iterations, warmup, kBlock);
   sandbox::ProcessLauncher launcher;
   DirectKernel direct(launcher);
   GatewayKernel gateway;
@@ -117,9 +121,12 @@ int main(int argc, char** argv) {
   const Stats d = Summarize(direct_ms);
   const Stats g = Summarize(gateway_ms);
   std::printf("%-28s %8s %8s %8s %8s\n", "path", "p50 ms", "p90 ms", "p99 ms", "mean ms");
-  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "direct ZeroMQ (KernelHub)", d.p50, d.p90, d.p99, d.mean);
-  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "HTTP gateway (keep-alive)", g.p50, g.p90, g.p99, g.mean);
-  std::printf("gateway overhead: p50 %+.1f%% (%+.3f ms), p99 %+.1f%% (%+.3f ms)\n", 100.0 * (g.p50 / d.p50 - 1),
-              g.p50 - d.p50, 100.0 * (g.p99 / d.p99 - 1), g.p99 - d.p99);
+  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "direct ZeroMQ (KernelHub)", d.p50, d.p90, d.p99,
+              d.mean);
+  std::printf("%-28s %8.3f %8.3f %8.3f %8.3f\n", "HTTP gateway (keep-alive)", g.p50, g.p90, g.p99,
+              g.mean);
+  std::printf("gateway overhead: p50 %+.1f%% (%+.3f ms), p99 %+.1f%% (%+.3f ms)\n",
+              100.0 * (g.p50 / d.p50 - 1), g.p50 - d.p50, 100.0 * (g.p99 / d.p99 - 1),
+              g.p99 - d.p99);
   return 0;
 }

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <string>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "direct_kernel.h"
@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   sandbox::ProcessLauncher none;
-  sandbox::NamespacesLauncher namespaces(sandbox::Limits{}, "bench-" + std::to_string(::getpid()), CI_BINARY);
+  sandbox::NamespacesLauncher namespaces(sandbox::Limits{}, "bench-" + std::to_string(::getpid()),
+                                         CI_BINARY);
 
   std::vector<double> start_none, start_ns;
   for (int i = 0; i < starts; ++i) {
@@ -42,8 +43,10 @@ int main(int argc, char** argv) {
   }
   constexpr int kBlock = 50;
   while (static_cast<int>(exec_none.size()) < iterations) {
-    for (int i = 0; i < kBlock; ++i) exec_none.push_back(bench::Measure([&] { return plain.Once(); }));
-    for (int i = 0; i < kBlock; ++i) exec_ns.push_back(bench::Measure([&] { return boxed.Once(); }));
+    for (int i = 0; i < kBlock; ++i)
+      exec_none.push_back(bench::Measure([&] { return plain.Once(); }));
+    for (int i = 0; i < kBlock; ++i)
+      exec_ns.push_back(bench::Measure([&] { return boxed.Once(); }));
   }
 
   const auto row = [](const char* what, const bench::Stats& s) {
@@ -51,15 +54,17 @@ int main(int argc, char** argv) {
   };
   const auto sn = bench::Summarize(start_none), sb = bench::Summarize(start_ns);
   const auto en = bench::Summarize(exec_none), eb = bench::Summarize(exec_ns);
-  std::printf("sandbox_overhead: %d kernel starts per backend, %d executions of `1+1` per backend\n", starts,
-              iterations);
+  std::printf(
+      "sandbox_overhead: %d kernel starts per backend, %d executions of `1+1` per backend\n",
+      starts, iterations);
   std::printf("%-34s %8s %8s %8s %8s\n", "measurement", "p50 ms", "p90 ms", "p99 ms", "mean ms");
   row("spawn to ready, none", sn);
   row("spawn to ready, namespaces", sb);
   row("1+1 round trip, none", en);
   row("1+1 round trip, namespaces", eb);
-  std::printf("sandbox adds: start p50 %+.1f%% (mean %+.1f%%), execution p50 %+.1f%% (p99 %+.1f%%)\n",
-              100.0 * (sb.p50 / sn.p50 - 1), 100.0 * (sb.mean / sn.mean - 1), 100.0 * (eb.p50 / en.p50 - 1),
-              100.0 * (eb.p99 / en.p99 - 1));
+  std::printf(
+      "sandbox adds: start p50 %+.1f%% (mean %+.1f%%), execution p50 %+.1f%% (p99 %+.1f%%)\n",
+      100.0 * (sb.p50 / sn.p50 - 1), 100.0 * (sb.mean / sn.mean - 1), 100.0 * (eb.p50 / en.p50 - 1),
+      100.0 * (eb.p99 / en.p99 - 1));
   return 0;
 }

@@ -18,7 +18,9 @@ struct Stats {
 
 inline Stats Summarize(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
-  const auto at = [&](double q) { return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))]; };
+  const auto at = [&](double q) {
+    return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))];
+  };
   double sum = 0;
   for (double v : ms) sum += v;
   return {at(0.50), at(0.90), at(0.99), sum / static_cast<double>(ms.size())};

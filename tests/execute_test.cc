@@ -1,6 +1,5 @@
 // End-to-end behaviour of POST /execute against real ipykernels over real HTTP.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -14,11 +13,11 @@ namespace {
 using testing_support::HttpClient;
 using testing_support::ServerProcess;
 
-
 class ExecuteTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--min-idle", "2", "--max-workers", "16", "--interrupt-grace", "2"});
+    server_ =
+        new ServerProcess({"--min-idle", "2", "--max-workers", "16", "--interrupt-grace", "2"});
     ASSERT_TRUE(server_->ok()) << server_->Log();
   }
   static void TearDownTestSuite() {
@@ -51,10 +50,11 @@ TEST_F(ExecuteTest, OriginalExampleFlowKeepsStateAndReturnsSeedShapes) {
   EXPECT_EQ(j["outputs"][0]["data"]["text/plain"], "200");
   EXPECT_TRUE(j["execution_count"].is_number_integer());
 
-  r = c.Execute("example",
-                "import matplotlib.pyplot as plt\nimport numpy as np\nx = np.linspace(0, 10, 100)\n"
-                "plt.figure(figsize=(5, 3))\nplt.plot(x, np.sin(x))\nplt.title('Sine Wave')\nplt.grid(True)\n"
-                "plt.show()");
+  r = c.Execute(
+      "example",
+      "import matplotlib.pyplot as plt\nimport numpy as np\nx = np.linspace(0, 10, 100)\n"
+      "plt.figure(figsize=(5, 3))\nplt.plot(x, np.sin(x))\nplt.title('Sine Wave')\nplt.grid(True)\n"
+      "plt.show()");
   ASSERT_EQ(r.status, 200) << r.body;
   j = r.Json();
   ASSERT_TRUE(j["result_base64"].is_string()) << r.body.substr(0, 500);
@@ -64,7 +64,8 @@ TEST_F(ExecuteTest, OriginalExampleFlowKeepsStateAndReturnsSeedShapes) {
 
   r = c.Release("example");
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(r.Json(), (nlohmann::json{{"status", "ok"}, {"detail", "Worker for user example has been released."}}));
+  EXPECT_EQ(r.Json(), (nlohmann::json{{"status", "ok"},
+                                      {"detail", "Worker for user example has been released."}}));
 }
 
 TEST_F(ExecuteTest, TwoFiguresBothAppearInOutputs) {
@@ -89,13 +90,15 @@ TEST_F(ExecuteTest, PythonErrorIs400WithTracebackAndEarlierOutput) {
   EXPECT_EQ(j["stdout"], "before\n");
   ASSERT_TRUE(j["error"]["traceback"].is_array());
   for (const auto& line : j["error"]["traceback"]) {
-    EXPECT_EQ(line.get<std::string>().find('\x1b'), std::string::npos) << "ANSI escape left in " << line;
+    EXPECT_EQ(line.get<std::string>().find('\x1b'), std::string::npos)
+        << "ANSI escape left in " << line;
   }
   EXPECT_EQ(j["state_preserved"], true);
 }
 
 TEST_F(ExecuteTest, StdoutAndStderrKeptApart) {
-  const auto r = client().Execute("streams", "import sys\nprint('out')\nprint('err', file=sys.stderr)");
+  const auto r =
+      client().Execute("streams", "import sys\nprint('out')\nprint('err', file=sys.stderr)");
   ASSERT_EQ(r.status, 200) << r.body;
   const auto j = r.Json();
   EXPECT_EQ(j["stdout"], "out\n");
@@ -120,7 +123,9 @@ TEST_F(ExecuteTest, InfiniteLoopTimesOutAndStateSurvives) {
 TEST_F(ExecuteTest, KernelIgnoringInterruptIsReplacedAndSaysStateWasLost) {
   const HttpClient c = client();
   ASSERT_EQ(c.Execute("stubborn", "kept = 1").status, 200);
-  auto r = c.Execute("stubborn", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass", 1);
+  auto r =
+      c.Execute("stubborn",
+                "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass", 1);
   ASSERT_EQ(r.status, 400) << r.body;
   auto j = r.Json();
   EXPECT_EQ(j["timed_out"], true);
@@ -190,8 +195,8 @@ TEST_F(ExecuteTest, StatusReportsSeedFieldsAndMore) {
   const auto r = client().Get("/status");
   ASSERT_EQ(r.status, 200);
   const auto j = r.Json();
-  for (const char* field : {"total_workers", "busy_workers", "idle_workers_in_pool", "executing_workers",
-                            "max_workers", "min_idle_workers"}) {
+  for (const char* field : {"total_workers", "busy_workers", "idle_workers_in_pool",
+                            "executing_workers", "max_workers", "min_idle_workers"}) {
     EXPECT_TRUE(j[field].is_number_integer()) << field;
   }
   EXPECT_TRUE(j["is_initializing"].is_boolean());
@@ -220,7 +225,8 @@ TEST_F(ExecuteTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(c.Get("/nope").status, 404);
   EXPECT_EQ(c.Get("/execute").status, 405);
 
-  r = c.Post("/execute", nlohmann::json{{"user_uuid", "big"}, {"code", std::string(3 << 20, 'x')}}.dump());
+  r = c.Post("/execute",
+             nlohmann::json{{"user_uuid", "big"}, {"code", std::string(3 << 20, 'x')}}.dump());
   EXPECT_EQ(r.status, 413);
   // The service keeps serving after all of that, and odd ids are just ids.
   r = c.Execute("../../etc/passwd; rm -rf /\n\xe2\x98\x83", "1 + 1");
@@ -234,8 +240,10 @@ TEST(SlowClientTest, IncompleteRequestIsCutOffAfterTheReadTimeout) {
   const auto start = std::chrono::steady_clock::now();
   // A header without its final blank line keeps the server waiting for more, until the
   // read timeout closes the connection.
-  const std::string reply = server.Client().RawWithoutShutdown("POST /execute HTTP/1.1\r\nHost: x\r\n");
-  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string reply =
+      server.Client().RawWithoutShutdown("POST /execute HTTP/1.1\r\nHost: x\r\n");
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(reply, "");
   EXPECT_GE(waited, 0.9);
   EXPECT_LT(waited, 10);

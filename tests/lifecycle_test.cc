@@ -23,7 +23,8 @@ using testing_support::HostPidsHolding;
 using testing_support::OpenMarkerCode;
 
 // A random id fixed at a kernel's first use: equal ids mean one kernel.
-const std::string kKernelIdentity = "import uuid\n_kernel_id = globals().setdefault('_kernel_id', uuid.uuid4().hex)\n";
+const std::string kKernelIdentity =
+    "import uuid\n_kernel_id = globals().setdefault('_kernel_id', uuid.uuid4().hex)\n";
 
 // Gone, or a zombie waiting for a reaper that is not ours (orphans go to the host's init).
 bool ProcessGone(int pid) {
@@ -42,7 +43,8 @@ TEST(LifecycleTest, TwentyUsersConcurrentlyKeepTheirOwnState) {
   for (int i = 0; i < 20; ++i) {
     users.push_back(std::async(std::launch::async, [&c, i] {
       const std::string user = "user-" + std::to_string(i);
-      const HttpReply set = c.Execute(user, "mine = " + std::to_string(i) + "\n" + kKernelIdentity, 100);
+      const HttpReply set =
+          c.Execute(user, "mine = " + std::to_string(i) + "\n" + kKernelIdentity, 100);
       if (set.status != 200) return "set failed: " + set.body;
       const HttpReply get = c.Execute(user, "print(mine, _kernel_id)", 100);
       if (get.status != 200) return "get failed: " + get.body;
@@ -63,8 +65,10 @@ TEST(LifecycleTest, SimultaneousFirstRequestsOfOneUserShareOneWorker) {
   ServerProcess server({"--min-idle", "0", "--max-workers", "4"});
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
-  auto first = std::async(std::launch::async, [&c] { return c.Execute("twin", kKernelIdentity + "_kernel_id"); });
-  auto second = std::async(std::launch::async, [&c] { return c.Execute("twin", kKernelIdentity + "_kernel_id"); });
+  auto first = std::async(std::launch::async,
+                          [&c] { return c.Execute("twin", kKernelIdentity + "_kernel_id"); });
+  auto second = std::async(std::launch::async,
+                           [&c] { return c.Execute("twin", kKernelIdentity + "_kernel_id"); });
   const HttpReply a = first.get();
   const HttpReply b = second.get();
   ASSERT_EQ(a.status, 200) << a.body;
@@ -111,7 +115,8 @@ TEST(LifecycleTest, IdleSessionsAreReapedAndThePoolToppedUp) {
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
   ASSERT_EQ(c.Execute("sleepy", "kept = 1").status, 200);
-  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["sessions"] == 0; }, 10)) << server.Log();
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["sessions"] == 0; }, 10))
+      << server.Log();
   EXPECT_TRUE(WaitFor([&] { return c.Get("/status").Json()["idle_workers_in_pool"] == 1; }, 30));
   const HttpReply r = c.Execute("sleepy", "'kept' in globals()");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -129,7 +134,8 @@ TEST(LifecycleTest, FrozenKernelFailsItsHeartbeatAndIsReplaced) {
   const auto pids = HostPidsHolding(marker);
   ASSERT_EQ(pids.size(), 1u);
   ASSERT_EQ(::kill(pids[0], SIGSTOP), 0);  // alive but unresponsive: only the heartbeat can tell
-  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["busy_workers"] == 0; }, 30)) << server.Log();
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["busy_workers"] == 0; }, 30))
+      << server.Log();
   r = c.Execute("frozen", "'kept' in globals()");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["result_text"], "False");
@@ -146,15 +152,17 @@ TEST(LifecycleTest, ShutdownLeavesNoProcessesAndNoRuntimeFiles) {
   const std::string marker = "ci-shutdown-" + std::to_string(server.port());
   for (const char* user : {"a", "b"}) {
     // The child keeps the marker open too, so it is found (and must be gone) as well.
-    const HttpReply r = c.Execute(user, OpenMarkerCode(marker) +
-                                            "import subprocess\nchild = subprocess.Popen(['sleep', '600'], "
-                                            "pass_fds=[_ci_marker.fileno()])");
+    const HttpReply r =
+        c.Execute(user, OpenMarkerCode(marker) +
+                            "import subprocess\nchild = subprocess.Popen(['sleep', '600'], "
+                            "pass_fds=[_ci_marker.fileno()])");
     ASSERT_EQ(r.status, 200) << r.body;
   }
   const std::vector<int> processes = HostPidsHolding(marker);
   ASSERT_EQ(processes.size(), 4u) << "two kernels and their children";
   // A request in flight at shutdown is answered, not dropped.
-  auto in_flight = std::async(std::launch::async, [&] { return c.Execute("a", "import time; time.sleep(30)"); });
+  auto in_flight =
+      std::async(std::launch::async, [&] { return c.Execute("a", "import time; time.sleep(30)"); });
   ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["executing_workers"] == 1; }, 30));
   const std::string runtime_dir = server.runtime_dir();
   const int status = server.Stop();

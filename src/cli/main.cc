@@ -28,7 +28,8 @@ void AddCommon(CLI::App& app, cli::CommonOptions& options) {
 
 int main(int argc, char** argv) {
   // Internal: the sandbox's pid 1, exec'd by the namespaces launcher (see sandbox/init.cc).
-  if (argc == 3 && std::string_view(argv[1]) == "__sandbox-init") return sandbox::RunSandboxInit(std::atoi(argv[2]));
+  if (argc == 3 && std::string_view(argv[1]) == "__sandbox-init")
+    return sandbox::RunSandboxInit(std::atoi(argv[2]));
   CLI::App app{"code-interpreter: stateful, sandboxed Python sessions behind one HTTP API"};
   app.require_subcommand(1);
 
@@ -38,53 +39,114 @@ int main(int argc, char** argv) {
   CLI::App* serve_cmd = app.add_subcommand("serve", "Run the gateway and its worker pool");
   AddCommon(*serve_cmd, serve.common);
   const auto env = [](const char* name) { return std::string("CODE_INTERPRETER_") + name; };
-  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")->envname(env("LISTEN"))->capture_default_str();
-  serve_cmd->add_option("--min-idle", serve.min_idle, "Warm idle workers to keep")->envname(env("MIN_IDLE"))->capture_default_str();
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")
+      ->envname(env("LISTEN"))
+      ->capture_default_str();
+  serve_cmd->add_option("--min-idle", serve.min_idle, "Warm idle workers to keep")
+      ->envname(env("MIN_IDLE"))
+      ->capture_default_str();
   serve_cmd->add_option("--max-workers", serve.max_workers, "Most workers in total")
-      ->envname(env("MAX_WORKERS"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--idle-timeout", serve.idle_timeout, "Seconds before an unused session is reaped")
-      ->envname(env("IDLE_TIMEOUT"))->capture_default_str()->check(CLI::PositiveNumber);
+      ->envname(env("MAX_WORKERS"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--idle-timeout", serve.idle_timeout,
+                   "Seconds before an unused session is reaped")
+      ->envname(env("IDLE_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--exec-timeout", serve.exec_timeout, "Default execution timeout, seconds")
-      ->envname(env("EXEC_TIMEOUT"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--max-exec-timeout", serve.max_exec_timeout, "Largest per-request timeout, seconds")
-      ->envname(env("MAX_EXEC_TIMEOUT"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--interrupt-grace", serve.interrupt_grace,
-                        "Seconds an interrupted kernel has to become idle before it is replaced")
-      ->envname(env("INTERRUPT_GRACE"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--start-timeout", serve.start_timeout, "Seconds a kernel has to become ready")
-      ->envname(env("START_TIMEOUT"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--health-interval", serve.health_interval, "Seconds between heartbeats of idle kernels")
-      ->envname(env("HEALTH_INTERVAL"))->capture_default_str()->check(CLI::PositiveNumber);
+      ->envname(env("EXEC_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--max-exec-timeout", serve.max_exec_timeout,
+                   "Largest per-request timeout, seconds")
+      ->envname(env("MAX_EXEC_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--interrupt-grace", serve.interrupt_grace,
+                   "Seconds an interrupted kernel has to become idle before it is replaced")
+      ->envname(env("INTERRUPT_GRACE"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--start-timeout", serve.start_timeout, "Seconds a kernel has to become ready")
+      ->envname(env("START_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--health-interval", serve.health_interval,
+                   "Seconds between heartbeats of idle kernels")
+      ->envname(env("HEALTH_INTERVAL"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--queue-limit", serve.queue_limit, "Executions a user may have waiting")
-      ->envname(env("QUEUE_LIMIT"))->capture_default_str()->check(CLI::PositiveNumber);
+      ->envname(env("QUEUE_LIMIT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--max-body", serve.max_body, "Largest request body, bytes")
-      ->envname(env("MAX_BODY"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--read-timeout", serve.read_timeout,
-                        "Seconds a client has to send a whole request (idle keep-alive connections close after twice that)")
-      ->envname(env("READ_TIMEOUT"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--max-output-text", serve.max_output_text, "Text output cap per execution, bytes")
-      ->envname(env("MAX_OUTPUT_TEXT"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--max-output-images", serve.max_output_images, "Image output cap per execution, bytes")
-      ->envname(env("MAX_OUTPUT_IMAGES"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--runtime-dir", serve.runtime_dir, "Per-worker directories (sockets, connection files)")
-      ->envname(env("RUNTIME_DIR"))->capture_default_str();
-  serve_cmd->add_option("--sandbox", serve.sandbox,
-                        "Sandbox backend: namespaces (default, the real sandbox) or none (development only: no isolation)")
-      ->envname(env("SANDBOX"))->capture_default_str()->check(CLI::IsMember({"namespaces", "docker", "none"}));
+      ->envname(env("MAX_BODY"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--read-timeout", serve.read_timeout,
+                   "Seconds a client has to send a whole request (idle keep-alive connections "
+                   "close after twice that)")
+      ->envname(env("READ_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--max-output-text", serve.max_output_text,
+                   "Text output cap per execution, bytes")
+      ->envname(env("MAX_OUTPUT_TEXT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--max-output-images", serve.max_output_images,
+                   "Image output cap per execution, bytes")
+      ->envname(env("MAX_OUTPUT_IMAGES"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--runtime-dir", serve.runtime_dir,
+                   "Per-worker directories (sockets, connection files)")
+      ->envname(env("RUNTIME_DIR"))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--sandbox", serve.sandbox,
+                   "Sandbox backend: namespaces (default, the real sandbox) or none (development "
+                   "only: no isolation)")
+      ->envname(env("SANDBOX"))
+      ->capture_default_str()
+      ->check(CLI::IsMember({"namespaces", "docker", "none"}));
   serve_cmd->add_option("--memory-mb", serve.memory_mb, "Memory limit per worker, MiB (namespaces)")
-      ->envname(env("MEMORY_MB"))->capture_default_str()->check(CLI::PositiveNumber);
+      ->envname(env("MEMORY_MB"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--pids", serve.pids, "Process/thread limit per worker (namespaces)")
-      ->envname(env("PIDS"))->capture_default_str()->check(CLI::PositiveNumber);
+      ->envname(env("PIDS"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--cpus", serve.cpus, "CPU quota per worker, in cores (namespaces)")
-      ->envname(env("CPUS"))->capture_default_str()->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--tmp-mb", serve.tmp_mb, "Size of each worker's /tmp and of its home, MiB (namespaces)")
-      ->envname(env("TMP_MB"))->capture_default_str()->check(CLI::PositiveNumber);
+      ->envname(env("CPUS"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--tmp-mb", serve.tmp_mb,
+                   "Size of each worker's /tmp and of its home, MiB (namespaces)")
+      ->envname(env("TMP_MB"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--python", serve.python, "Python interpreter with ipykernel")
-      ->envname(env("PYTHON"))->capture_default_str();
+      ->envname(env("PYTHON"))
+      ->capture_default_str();
 
   cli::CommonOptions token;
   token.state_dir = cli::DefaultStateDir();
-  CLI::App* token_cmd = app.add_subcommand("token", "Print the API token (generating it on first use)");
+  CLI::App* token_cmd =
+      app.add_subcommand("token", "Print the API token (generating it on first use)");
   AddCommon(*token_cmd, token);
 
   app.add_subcommand("version", "Print the version");

@@ -41,7 +41,8 @@ struct ServeOptions {
 
 // /var/lib/code-interpreter for root, else $XDG_STATE_HOME or ~/.local/state + /code-interpreter.
 std::filesystem::path DefaultStateDir();
-// /run/code-interpreter for root, else $XDG_RUNTIME_DIR/code-interpreter or /tmp/code-interpreter-<uid>.
+// /run/code-interpreter for root, else $XDG_RUNTIME_DIR/code-interpreter or
+// /tmp/code-interpreter-<uid>.
 std::filesystem::path DefaultRuntimeDir();
 
 int Serve(const ServeOptions& options);

@@ -1,8 +1,8 @@
 // `code-interpreter serve`: wires config -> launcher, hub, pool, HTTP server, and runs the
 // io thread until SIGINT/SIGTERM, then shuts everything down.
+#include <fcntl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,7 +56,8 @@ common::Result<common::UniqueFd> LockRuntimeDir(const std::filesystem::path& dir
   common::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.Valid()) return common::ErrnoFail("open(" + path.string() + ")");
   if (::flock(fd.Get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return common::Fail("another code-interpreter is using the runtime dir " + dir.string());
+    if (errno == EWOULDBLOCK)
+      return common::Fail("another code-interpreter is using the runtime dir " + dir.string());
     return common::ErrnoFail("flock(" + path.string() + ")");
   }
   return fd;
@@ -66,11 +67,13 @@ common::Result<std::pair<std::string, unsigned short>> ParseListen(const std::st
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return common::Fail("--listen must be HOST:PORT");
   std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const std::string port = listen.substr(colon + 1);
   char* end = nullptr;
   const long value = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || value < 0 || value > 65535) return common::Fail("invalid port in --listen");
+  if (port.empty() || *end != '\0' || value < 0 || value > 65535)
+    return common::Fail("invalid port in --listen");
   return std::pair{host, static_cast<unsigned short>(value)};
 }
 
@@ -88,7 +91,8 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
     limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
     limits.home_bytes = limits.tmp_bytes;
     return std::make_unique<sandbox::NamespacesLauncher>(
-        limits, sandbox::NamespacesLauncher::ScopeFor(std::filesystem::absolute(o.runtime_dir).string()));
+        limits,
+        sandbox::NamespacesLauncher::ScopeFor(std::filesystem::absolute(o.runtime_dir).string()));
   }
   return common::Fail("the '" + o.sandbox + "' sandbox is not available in this build yet");
 }
@@ -114,7 +118,8 @@ std::filesystem::path DefaultRuntimeDir() {
 
 int PrintToken(const CommonOptions& options) {
   gateway::TokenSource source;
-  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0') source.from_env = env;
+  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0')
+    source.from_env = env;
   source.token_file = options.token_file;
   source.state_dir = options.state_dir;
   auto token = gateway::LoadOrCreateToken(source);
@@ -134,10 +139,12 @@ int Serve(const ServeOptions& o) {
   };
   auto listen = ParseListen(o.listen);
   if (!listen) return fail(listen.error().message);
-  if (o.max_exec_timeout < o.exec_timeout) return fail("--max-exec-timeout is below --exec-timeout");
+  if (o.max_exec_timeout < o.exec_timeout)
+    return fail("--max-exec-timeout is below --exec-timeout");
 
   gateway::TokenSource source;
-  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0') source.from_env = env;
+  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0')
+    source.from_env = env;
   source.token_file = o.common.token_file;
   source.state_dir = o.common.state_dir;
   auto token = gateway::LoadOrCreateToken(source);
@@ -154,8 +161,10 @@ int Serve(const ServeOptions& o) {
   asio::io_context io(1);
   asio::thread_pool blocking(2);
   jupyter::HubOptions hub_options;
-  hub_options.max_message_bytes = std::max<std::size_t>(64u << 20, o.max_output_images + o.max_output_text);
-  jupyter::KernelHub hub(hub_options, [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
+  hub_options.max_message_bytes =
+      std::max<std::size_t>(64u << 20, o.max_output_images + o.max_output_text);
+  jupyter::KernelHub hub(hub_options,
+                         [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
 
   pool::PoolConfig pc;
   pc.min_idle = std::min(o.min_idle, o.max_workers);
@@ -184,8 +193,9 @@ int Serve(const ServeOptions& o) {
   gateway::HttpServer server(io, sc, pool);
   auto port = server.Start();
   if (!port) return fail(port.error().message);
-  spdlog::info("listening on {}:{} (sandbox: {}, min idle {}, max workers {}, state dir {})", sc.host, *port,
-               (*launcher)->Name(), pc.min_idle, pc.max_workers, o.common.state_dir.string());
+  spdlog::info("listening on {}:{} (sandbox: {}, min idle {}, max workers {}, state dir {})",
+               sc.host, *port, (*launcher)->Name(), pc.min_idle, pc.max_workers,
+               o.common.state_dir.string());
   pool.Start();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

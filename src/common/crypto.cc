@@ -60,8 +60,10 @@ HmacSha256::HmacSha256(std::string_view key) : impl_(new Impl) {
   impl_->ctx = EVP_MAC_CTX_new(HmacAlgorithm());
   Check(impl_->ctx != nullptr, "EVP_MAC_CTX_new");
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
-  Check(EVP_MAC_init(impl_->ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params),
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                         OSSL_PARAM_construct_end()};
+  Check(EVP_MAC_init(impl_->ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                     params),
         "EVP_MAC_init");
 }
 
@@ -71,8 +73,9 @@ HmacSha256::~HmacSha256() {
 }
 
 void HmacSha256::Update(std::string_view data) {
-  Check(EVP_MAC_update(impl_->ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()),
-        "EVP_MAC_update");
+  Check(
+      EVP_MAC_update(impl_->ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()),
+      "EVP_MAC_update");
 }
 
 std::string HmacSha256::FinishHex() {

@@ -78,7 +78,8 @@ std::string StripAnsi(std::string_view s) {
       i = j;
     } else if (kind == ']') {  // OSC: until BEL or ESC '\'
       std::size_t j = i + 2;
-      while (j < s.size() && s[j] != '\a' && !(s[j] == '\x1b' && j + 1 < s.size() && s[j + 1] == '\\')) {
+      while (j < s.size() && s[j] != '\a' &&
+             !(s[j] == '\x1b' && j + 1 < s.size() && s[j + 1] == '\\')) {
         ++j;
       }
       i = (j < s.size() && s[j] == '\x1b') ? j + 1 : j;

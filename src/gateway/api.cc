@@ -22,29 +22,38 @@ common::Result<std::string> UserField(const json& object, const RouterConfig& co
   std::string user = it->get<std::string>();
   if (user.empty()) return common::Fail("Field 'user_uuid' must not be empty");
   if (user.size() > config.max_user_bytes) {
-    return common::Fail("Field 'user_uuid' must be at most " + std::to_string(config.max_user_bytes) + " bytes");
+    return common::Fail("Field 'user_uuid' must be at most " +
+                        std::to_string(config.max_user_bytes) + " bytes");
   }
   return user;
 }
 
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 int HttpStatusFor(const pool::ExecuteOutcome& outcome) {
   switch (outcome.outcome) {
-    case pool::Outcome::kCompleted: return outcome.result.status == "ok" ? 200 : 400;
+    case pool::Outcome::kCompleted:
+      return outcome.result.status == "ok" ? 200 : 400;
     case pool::Outcome::kTimedOut:
-    case pool::Outcome::kKernelDied: return 400;
+    case pool::Outcome::kKernelDied:
+      return 400;
     case pool::Outcome::kNoCapacity:
-    case pool::Outcome::kShuttingDown: return 503;
-    case pool::Outcome::kQueueFull: return 429;
-    case pool::Outcome::kReleased: return 409;
+    case pool::Outcome::kShuttingDown:
+      return 503;
+    case pool::Outcome::kQueueFull:
+      return 429;
+    case pool::Outcome::kReleased:
+      return 409;
   }
   return 500;
 }
 
 }  // namespace
 
-common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body, const RouterConfig& config) {
+common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
+                                                  const RouterConfig& config) {
   auto object = ParseObject(body);
   if (!object) return std::unexpected(object.error());
   auto user = UserField(*object, config);
@@ -62,10 +71,12 @@ common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body, const
     const double seconds = timeout->get<double>();
     if (!std::isfinite(seconds) || seconds <= 0 || seconds > max_seconds) {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "Field 'timeout' must be greater than 0 and at most %g seconds", max_seconds);
+      std::snprintf(buf, sizeof buf,
+                    "Field 'timeout' must be greater than 0 and at most %g seconds", max_seconds);
       return common::Fail(buf);
     }
-    command.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000.0)));
+    command.timeout =
+        std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000.0)));
   }
   return command;
 }
@@ -79,7 +90,8 @@ common::Result<std::string> ParseRelease(const std::string& body, const RouterCo
 HttpResponse ExecuteResponse(const pool::ExecuteOutcome& outcome) {
   HttpResponse response;
   response.status = HttpStatusFor(outcome);
-  const bool ran = outcome.outcome == pool::Outcome::kCompleted || outcome.outcome == pool::Outcome::kTimedOut ||
+  const bool ran = outcome.outcome == pool::Outcome::kCompleted ||
+                   outcome.outcome == pool::Outcome::kTimedOut ||
                    outcome.outcome == pool::Outcome::kKernelDied;
   if (!ran) {
     response = ErrorResponse(response.status, outcome.detail);
@@ -104,14 +116,16 @@ HttpResponse ExecuteResponse(const pool::ExecuteOutcome& outcome) {
   body["truncated"] = r.truncated;
   if (!outcome.notice.empty()) body["notice"] = outcome.notice;
   if (r.error) {
-    body["error"] = {{"ename", r.error->ename}, {"evalue", r.error->evalue}, {"traceback", r.error->traceback}};
+    body["error"] = {
+        {"ename", r.error->ename}, {"evalue", r.error->evalue}, {"traceback", r.error->traceback}};
   }
   if (response.status != 200) {
     std::string detail = outcome.detail;
     if (detail.empty() && r.error) {
       detail = r.error->evalue.empty() ? r.error->ename : r.error->ename + ": " + r.error->evalue;
     }
-    if (detail.empty()) detail = "Execution failed (status: " + (r.status.empty() ? "none" : r.status) + ")";
+    if (detail.empty())
+      detail = "Execution failed (status: " + (r.status.empty() ? "none" : r.status) + ")";
     body["detail"] = detail;
   }
   response.body = Dump(body);

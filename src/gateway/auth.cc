@@ -22,7 +22,8 @@ std::string Trim(std::string s) {
 
 common::Result<std::string> Checked(std::string token, const std::string& origin) {
   token = Trim(std::move(token));
-  if (token.size() < 16) return common::Fail("the token from " + origin + " is shorter than 16 characters");
+  if (token.size() < 16)
+    return common::Fail("the token from " + origin + " is shorter than 16 characters");
   return token;
 }
 
@@ -38,7 +39,8 @@ common::Result<std::string> CreateTokenFile(const std::filesystem::path& path) {
   auto token = common::RandomHex(32);
   if (!token) return token;
   // O_EXCL: when two starts race, one creates and the other reads what was created.
-  common::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  common::UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.Valid()) {
     if (errno == EEXIST) return ReadFile(path);
     return common::ErrnoFail("open(" + path.string() + ")");
@@ -63,7 +65,9 @@ common::Result<std::string> LoadOrCreateToken(const TokenSource& source) {
   }
   std::error_code ec;
   std::filesystem::create_directories(source.state_dir, ec);
-  if (ec) return common::Fail("cannot create state dir " + source.state_dir.string() + ": " + ec.message());
+  if (ec)
+    return common::Fail("cannot create state dir " + source.state_dir.string() + ": " +
+                        ec.message());
   ::chmod(source.state_dir.c_str(), 0700);
   const auto path = source.state_dir / kTokenFileName;
   auto text = std::filesystem::exists(path) ? ReadFile(path) : CreateTokenFile(path);

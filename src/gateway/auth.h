@@ -12,9 +12,9 @@
 namespace gateway {
 
 struct TokenSource {
-  std::optional<std::string> from_env;                 // the token itself
-  std::optional<std::filesystem::path> token_file;     // read, never created
-  std::filesystem::path state_dir;                     // auth_token.txt lives here
+  std::optional<std::string> from_env;              // the token itself
+  std::optional<std::filesystem::path> token_file;  // read, never created
+  std::filesystem::path state_dir;                  // auth_token.txt lives here
 };
 
 inline constexpr const char* kTokenFileName = "auth_token.txt";

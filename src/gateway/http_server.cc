@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <optional>
 #include <unordered_set>
 
@@ -63,29 +63,31 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     parser_->header_limit(static_cast<std::uint32_t>(server_->config.max_header_bytes));
     stream_.expires_after(first_ ? server_->config.read_timeout : server_->config.idle_timeout);
     // Wait for the first byte with the idle timeout, then give the whole request read_timeout.
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->OnReadHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnReadHeader(ec); });
   }
 
   void OnReadHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     stream_.expires_after(server_->config.read_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->OnRead(ec);
-    });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return Reply(ErrorResponse(413, "Request body exceeds " + std::to_string(server_->config.max_body_bytes) +
-                                          " bytes"),
-                   false);
+      return Reply(
+          ErrorResponse(413, "Request body exceeds " +
+                                 std::to_string(server_->config.max_body_bytes) + " bytes"),
+          false);
     }
-    if (ec == http::error::header_limit) return Reply(ErrorResponse(431, "Request headers too large"), false);
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+    if (ec == http::error::header_limit)
+      return Reply(ErrorResponse(431, "Request headers too large"), false);
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
       return Close();
     }
     Reply(ErrorResponse(400, "Malformed HTTP request: " + ec.message()), false);
@@ -98,7 +100,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     HttpRequest req;
     req.method = std::string(request.method_string());
     req.target = std::string(request.target());
-    if (const auto it = request.find("X-Auth-Token"); it != request.end()) req.auth_token = std::string(it->value());
+    if (const auto it = request.find("X-Auth-Token"); it != request.end())
+      req.auth_token = std::string(it->value());
     req.body = std::move(request.body());
     const bool keep_alive = request.keep_alive();
     busy_ = true;
@@ -123,12 +126,13 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     message->body() = std::move(response.body);
     message->prepare_payload();
     stream_.expires_after(server_->config.write_timeout);
-    http::async_write(stream_, *message,
-                      [self = shared_from_this(), message, keep_alive](beast::error_code ec, std::size_t) {
-                        self->busy_ = false;
-                        if (ec || !keep_alive || self->server_->stopping) return self->Close();
-                        self->DoRead();
-                      });
+    http::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keep_alive](beast::error_code ec, std::size_t) {
+          self->busy_ = false;
+          if (ec || !keep_alive || self->server_->stopping) return self->Close();
+          self->DoRead();
+        });
   }
 
   // Half-closes, then reads and discards what the client still sends (briefly) before
@@ -143,10 +147,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
   void DrainThenClose() {
-    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->stream_.close();
-      self->DrainThenClose();
-    });
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->stream_.close();
+                              self->DrainThenClose();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -180,15 +185,17 @@ HttpServer::~HttpServer() { Stop(); }
 common::Result<unsigned short> HttpServer::Start() {
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl_->config.host, ec);
-  if (ec) return common::Fail("invalid listen address '" + impl_->config.host + "': " + ec.message());
+  if (ec)
+    return common::Fail("invalid listen address '" + impl_->config.host + "': " + ec.message());
   const tcp::endpoint endpoint(address, impl_->config.port);
   auto& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return common::Fail("cannot listen on " + impl_->config.host + ":" + std::to_string(impl_->config.port) +
-                              ": " + ec.message());
+  if (ec)
+    return common::Fail("cannot listen on " + impl_->config.host + ":" +
+                        std::to_string(impl_->config.port) + ": " + ec.message());
   impl_->DoAccept();
   return acceptor.local_endpoint().port();
 }

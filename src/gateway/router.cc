@@ -1,8 +1,8 @@
 #include "gateway/router.h"
 
-#include "common/crypto.h"
 #include <nlohmann/json.hpp>
 
+#include "common/crypto.h"
 #include "gateway/api.h"
 
 namespace gateway {
@@ -36,7 +36,8 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   }
   if (route == nullptr) return respond(ErrorResponse(404, "Not found"));
   if (request.method != route->method) {
-    HttpResponse response = ErrorResponse(405, "Method not allowed; use " + std::string(route->method));
+    HttpResponse response =
+        ErrorResponse(405, "Method not allowed; use " + std::string(route->method));
     response.headers.emplace_back("Allow", std::string(route->method));
     return respond(std::move(response));
   }
@@ -47,18 +48,21 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   if (path == "/execute") {
     auto command = ParseExecute(request.body, config);
     if (!command) return respond(ErrorResponse(400, command.error().message));
-    sessions.Execute(std::move(*command), [respond = std::move(respond)](pool::ExecuteOutcome outcome) {
-      respond(ExecuteResponse(outcome));
-    });
+    sessions.Execute(std::move(*command),
+                     [respond = std::move(respond)](pool::ExecuteOutcome outcome) {
+                       respond(ExecuteResponse(outcome));
+                     });
   } else if (path == "/release") {
     auto user = ParseRelease(request.body, config);
     if (!user) return respond(ErrorResponse(400, user.error().message));
     const bool had = sessions.Release(*user);
     HttpResponse response;
-    response.body = nlohmann::json{{"status", "ok"},
-                                   {"detail", had ? "Worker for user " + *user + " has been released."
-                                                  : "No worker was assigned to user " + *user + "."}}
-                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    response.body = nlohmann::json{
+        {"status", "ok"},
+        {"detail",
+         had ? "Worker for user " + *user + " has been released."
+             : "No worker was assigned to user " + *user +
+                   "."}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     respond(std::move(response));
   } else if (path == "/status") {
     HttpResponse response;
@@ -73,9 +77,10 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
     response.content_type = "text/html; charset=utf-8";
     response.body = kTestPage;
     // Kernel output shown on the page is data, never code: no inline content from elsewhere.
-    response.headers.emplace_back("Content-Security-Policy",
-                                  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                                  "img-src data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'");
+    response.headers.emplace_back(
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "img-src data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'");
     respond(std::move(response));
   }
 }

@@ -17,8 +17,8 @@
 namespace gateway {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path, possibly with a query string
+  std::string method;                     // "GET", "POST", ...
+  std::string target;                     // path, possibly with a query string
   std::optional<std::string> auth_token;  // X-Auth-Token, when present
   std::string body;
 };

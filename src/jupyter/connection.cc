@@ -41,7 +41,8 @@ std::string ToJson(const ConnectionInfo& info) {
 
 common::Result<void> WriteConnectionFile(const ConnectionInfo& info,
                                          const std::filesystem::path& file) {
-  common::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  common::UniqueFd fd(
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.Valid()) return common::ErrnoFail("open(" + file.string() + ")");
   const std::string text = ToJson(info);
   std::size_t done = 0;

@@ -24,7 +24,9 @@ struct ConnectionInfo {
   std::string StdinEndpoint() const { return Endpoint(stdin_port); }
   std::string ControlEndpoint() const { return Endpoint(control_port); }
   std::string HeartbeatEndpoint() const { return Endpoint(hb_port); }
-  std::string Endpoint(int port) const { return "ipc://" + ipc_prefix + "-" + std::to_string(port); }
+  std::string Endpoint(int port) const {
+    return "ipc://" + ipc_prefix + "-" + std::to_string(port);
+  }
 
   // The kernel's view of the same sockets when its filesystem differs from ours (sandboxes
   // mount the worker directory elsewhere): same ports and key, another prefix.
@@ -42,6 +44,7 @@ common::Result<ConnectionInfo> NewConnection(const std::filesystem::path& dir);
 std::string ToJson(const ConnectionInfo& info);
 
 // Writes the connection file with mode 0600.
-common::Result<void> WriteConnectionFile(const ConnectionInfo& info, const std::filesystem::path& file);
+common::Result<void> WriteConnectionFile(const ConnectionInfo& info,
+                                         const std::filesystem::path& file);
 
 }  // namespace jupyter

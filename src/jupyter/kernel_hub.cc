@@ -147,7 +147,8 @@ class KernelHub::Loop {
     dirty_ = true;
   }
 
-  void DoWaitReady(KernelId id, milliseconds timeout, std::function<void(common::Result<void>)> done) {
+  void DoWaitReady(KernelId id, milliseconds timeout,
+                   std::function<void(common::Result<void>)> done) {
     Kernel* kernel = Find(id);
     if (kernel == nullptr) {
       Deliver([done = std::move(done)] { done(common::Fail("unknown kernel")); });
@@ -167,21 +168,25 @@ class KernelHub::Loop {
       ExecutionResult result;
       result.disconnected = kernel == nullptr;
       result.status = kernel == nullptr ? "" : "busy";
-      Deliver([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+      Deliver([done = std::move(done), result = std::move(result)]() mutable {
+        done(std::move(result));
+      });
       return;
     }
-    Message request = MakeRequest("execute_request",
-                                  {{"code", std::move(code)},
-                                   {"silent", false},
-                                   {"store_history", options_.store_history},
-                                   {"user_expressions", nlohmann::json::object()},
-                                   {"allow_stdin", false},
-                                   // We never queue requests in the kernel (one execution at a time per worker), so
-                                   // stopping on error buys nothing, and with it ipykernel aborts
-                                   // requests that arrive before its abort flag is cleared on a later loop turn.
-                                   {"stop_on_error", false}},
-                                  kernel->session);
-    kernel->exec.emplace(PendingExec{request.MsgId(), OutputCollector(limits), std::nullopt, std::move(done)});
+    Message request = MakeRequest(
+        "execute_request",
+        {{"code", std::move(code)},
+         {"silent", false},
+         {"store_history", options_.store_history},
+         {"user_expressions", nlohmann::json::object()},
+         {"allow_stdin", false},
+         // We never queue requests in the kernel (one execution at a time per worker), so
+         // stopping on error buys nothing, and with it ipykernel aborts
+         // requests that arrive before its abort flag is cleared on a later loop turn.
+         {"stop_on_error", false}},
+        kernel->session);
+    kernel->exec.emplace(
+        PendingExec{request.MsgId(), OutputCollector(limits), std::nullopt, std::move(done)});
     if (!SendFrames(kernel->shell, Encode(request, kernel->key))) {
       spdlog::warn("kernel {}: execute_request could not be queued", id);
     }
@@ -190,7 +195,8 @@ class KernelHub::Loop {
   void DoControl(KernelId id, std::string_view type, nlohmann::json content) {
     Kernel* kernel = Find(id);
     if (kernel == nullptr) return;
-    SendFrames(kernel->control, Encode(MakeRequest(type, std::move(content), kernel->session), kernel->key));
+    SendFrames(kernel->control,
+               Encode(MakeRequest(type, std::move(content), kernel->session), kernel->key));
   }
 
   void DoPing(KernelId id, milliseconds timeout, std::function<void(bool)> done) {
@@ -274,9 +280,9 @@ class KernelHub::Loop {
         owners.emplace_back(nullptr, Channel::kShell);
         for (auto& [id, kernel] : kernels_) {
           for (auto [socket, channel] : {std::pair{&kernel->shell, Channel::kShell},
-                                        std::pair{&kernel->control, Channel::kControl},
-                                        std::pair{&kernel->iopub, Channel::kIopub},
-                                        std::pair{&kernel->hb, Channel::kHeartbeat}}) {
+                                         std::pair{&kernel->control, Channel::kControl},
+                                         std::pair{&kernel->iopub, Channel::kIopub},
+                                         std::pair{&kernel->hb, Channel::kHeartbeat}}) {
             items.push_back({socket->handle(), 0, ZMQ_POLLIN, 0});
             owners.emplace_back(kernel.get(), channel);
           }
@@ -326,7 +332,8 @@ class KernelHub::Loop {
     for (auto& [id, kernel] : kernels_) {
       auto& ready = kernel->ready;
       if (!ready || (ready->got_reply && ready->got_iopub)) continue;
-      const bool due = ready->outstanding ? now >= ready->last_sent + kProbeResend : now >= ready->next_probe;
+      const bool due =
+          ready->outstanding ? now >= ready->last_sent + kProbeResend : now >= ready->next_probe;
       if (!due) continue;
       SendFrames(kernel->shell, Encode(MakeRequest("kernel_info_request", nlohmann::json::object(),
                                                    kernel->session),
@@ -393,7 +400,8 @@ class KernelHub::Loop {
       kernel.ready->outstanding = false;
       kernel.ready->next_probe = Clock::now() + kProbeInterval;
       MaybeReady(kernel);
-    } else if (type == "execute_reply" && kernel.exec && message.ParentId() == kernel.exec->msg_id) {
+    } else if (type == "execute_reply" && kernel.exec &&
+               message.ParentId() == kernel.exec->msg_id) {
       kernel.exec->collector.OnReply(message);
       if (!kernel.exec->collector.result().got_idle) {
         kernel.exec->idle_deadline = Clock::now() + options_.idle_wait;
@@ -466,17 +474,22 @@ void KernelHub::WaitReady(KernelId id, milliseconds timeout,
 
 void KernelHub::Execute(KernelId id, std::string code, OutputLimits limits,
                         std::function<void(ExecutionResult)> done) {
-  loop_->Submit([loop = loop_.get(), id, code = std::move(code), limits, done = std::move(done)]() mutable {
-    loop->DoExecute(id, std::move(code), limits, std::move(done));
-  });
+  loop_->Submit(
+      [loop = loop_.get(), id, code = std::move(code), limits, done = std::move(done)]() mutable {
+        loop->DoExecute(id, std::move(code), limits, std::move(done));
+      });
 }
 
 void KernelHub::Interrupt(KernelId id) {
-  loop_->Submit([loop = loop_.get(), id] { loop->DoControl(id, "interrupt_request", nlohmann::json::object()); });
+  loop_->Submit([loop = loop_.get(), id] {
+    loop->DoControl(id, "interrupt_request", nlohmann::json::object());
+  });
 }
 
 void KernelHub::Shutdown(KernelId id) {
-  loop_->Submit([loop = loop_.get(), id] { loop->DoControl(id, "shutdown_request", {{"restart", false}}); });
+  loop_->Submit([loop = loop_.get(), id] {
+    loop->DoControl(id, "shutdown_request", {{"restart", false}});
+  });
 }
 
 void KernelHub::Ping(KernelId id, milliseconds timeout, std::function<void(bool)> done) {

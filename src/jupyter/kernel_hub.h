@@ -81,7 +81,8 @@ class KernelHub final : public KernelTransport {
                std::function<void(ExecutionResult)> done) override;
   void Interrupt(KernelId id) override;
   void Shutdown(KernelId id) override;
-  void Ping(KernelId id, std::chrono::milliseconds timeout, std::function<void(bool)> done) override;
+  void Ping(KernelId id, std::chrono::milliseconds timeout,
+            std::function<void(bool)> done) override;
 
  private:
   class Loop;

@@ -24,7 +24,8 @@ std::string IsoNow() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
   const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+      1000000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
@@ -38,7 +39,8 @@ std::string IsoNow() {
 common::Result<json> ParseObject(const std::string& frame, const char* what) {
   json value = json::parse(common::IsValidUtf8(frame) ? frame : common::RepairUtf8(frame), nullptr,
                            /*allow_exceptions=*/false);
-  if (!value.is_object()) return common::Fail(std::string("message ") + what + " is not a JSON object");
+  if (!value.is_object())
+    return common::Fail(std::string("message ") + what + " is not a JSON object");
   return value;
 }
 
@@ -64,8 +66,8 @@ std::string NewId() {
 Message MakeRequest(std::string_view msg_type, nlohmann::json content, std::string_view session) {
   Message message;
   message.header = {
-      {"msg_id", NewId()},     {"msg_type", msg_type},       {"session", session},
-      {"username", "gateway"}, {"date", IsoNow()},           {"version", kProtocolVersion},
+      {"msg_id", NewId()},     {"msg_type", msg_type}, {"session", session},
+      {"username", "gateway"}, {"date", IsoNow()},     {"version", kProtocolVersion},
   };
   message.content = std::move(content);
   return message;

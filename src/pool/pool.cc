@@ -49,9 +49,9 @@ struct Running {
   Clock::time_point started;
   milliseconds timeout{0};
   std::unique_ptr<asio::steady_timer> timer;
-  bool timed_out = false;         // the deadline passed and an interrupt was sent
-  bool killed_on_timeout = false; // the interrupt did not take; the worker is being destroyed
-  std::string died;               // set when the kernel died during this execution
+  bool timed_out = false;          // the deadline passed and an interrupt was sent
+  bool killed_on_timeout = false;  // the interrupt did not take; the worker is being destroyed
+  std::string died;                // set when the kernel died during this execution
 };
 
 struct Session {
@@ -104,7 +104,12 @@ struct Pool::Impl {
 
   Impl(PoolConfig c, asio::io_context& io_, asio::thread_pool& b, sandbox::Launcher& l,
        jupyter::KernelTransport& t)
-      : config(std::move(c)), io(io_), blocking(b), launcher(l), transport(t), tick_timer(io_),
+      : config(std::move(c)),
+        io(io_),
+        blocking(b),
+        launcher(l),
+        transport(t),
+        tick_timer(io_),
         retry_timer(io_) {}
 
   // ---- lookups -------------------------------------------------------------------------
@@ -120,9 +125,9 @@ struct Pool::Impl {
   }
 
   std::size_t CountStarting() const {
-    return static_cast<std::size_t>(std::count_if(workers.begin(), workers.end(), [](const auto& w) {
-      return w.second->state == WorkerState::kStarting;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(workers.begin(), workers.end(),
+                      [](const auto& w) { return w.second->state == WorkerState::kStarting; }));
   }
 
   // ---- worker lifecycle ----------------------------------------------------------------
@@ -155,23 +160,27 @@ struct Pool::Impl {
     workers[id] = std::move(worker);
     asio::post(blocking, [this, id, spec = std::move(spec)] {
       auto launched = Launch(spec);
-      asio::post(io, [this, id, launched = std::make_shared<decltype(launched)>(std::move(launched))] {
-        OnLaunched(id, std::move(*launched));
-      });
+      asio::post(io,
+                 [this, id, launched = std::make_shared<decltype(launched)>(std::move(launched))] {
+                   OnLaunched(id, std::move(*launched));
+                 });
     });
   }
 
   // Runs on the blocking executor.
-  using Launched = common::Result<std::pair<std::shared_ptr<sandbox::Sandbox>, jupyter::ConnectionInfo>>;
+  using Launched =
+      common::Result<std::pair<std::shared_ptr<sandbox::Sandbox>, jupyter::ConnectionInfo>>;
   Launched Launch(const sandbox::WorkerSpec& base) {
     std::error_code ec;
     std::filesystem::remove_all(base.dir, ec);
-    if (::mkdir(base.dir.c_str(), 0700) != 0) return common::ErrnoFail("mkdir(" + base.dir.string() + ")");
+    if (::mkdir(base.dir.c_str(), 0700) != 0)
+      return common::ErrnoFail("mkdir(" + base.dir.string() + ")");
     auto connection = jupyter::NewConnection(base.dir);
     if (!connection) return std::unexpected(connection.error());
     sandbox::WorkerSpec spec = base;
     spec.connection = *connection;
-    if (auto written = jupyter::WriteConnectionFile(spec.connection, spec.connection_file); !written) {
+    if (auto written = jupyter::WriteConnectionFile(spec.connection, spec.connection_file);
+        !written) {
       return std::unexpected(written.error());
     }
     auto sandbox = launcher.Launch(spec);
@@ -195,9 +204,8 @@ struct Pool::Impl {
     spdlog::debug("worker {} launched ({})", worker->name, worker->sandbox->Describe());
     WatchExit(*worker);
     transport.Connect(id, launched->second);
-    transport.WaitReady(id, config.start_timeout, [this, id](common::Result<void> ready) {
-      OnReady(id, std::move(ready));
-    });
+    transport.WaitReady(id, config.start_timeout,
+                        [this, id](common::Result<void> ready) { OnReady(id, std::move(ready)); });
   }
 
   void WatchExit(Worker& worker) {
@@ -220,7 +228,8 @@ struct Pool::Impl {
       OnStartFailed(id, ready.error().message);
       return;
     }
-    const auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - worker->created).count();
+    const auto ms =
+        std::chrono::duration_cast<milliseconds>(Clock::now() - worker->created).count();
     spdlog::info("worker {} ready in {} ms ({})", worker->name, ms, worker->sandbox->Describe());
     start_failures = 0;
     worker->sandbox->OnKernelReady();
@@ -273,8 +282,8 @@ struct Pool::Impl {
       EraseIfEmpty(user);
     }
     // Back off so a broken setup does not spin: 0.25 s, 0.5 s, ... up to 30 s.
-    const auto delay = std::min<milliseconds>(milliseconds(250) * (1 << std::min(start_failures, 7)),
-                                             milliseconds(30000));
+    const auto delay = std::min<milliseconds>(
+        milliseconds(250) * (1 << std::min(start_failures, 7)), milliseconds(30000));
     backing_off = true;
     retry_timer.expires_after(delay);
     retry_timer.async_wait([this](const boost::system::error_code& ec) {
@@ -288,9 +297,10 @@ struct Pool::Impl {
     Worker* worker = FindWorker(id);
     if (worker == nullptr) return;
     const auto status = worker->sandbox->ExitStatus();
-    const std::string why = worker->sandbox->OutOfMemory()
-                                ? std::string("ran out of memory and was killed")
-                                : "exited (" + (status ? sandbox::DescribeExitStatus(*status) : "unknown status") + ")";
+    const std::string why =
+        worker->sandbox->OutOfMemory()
+            ? std::string("ran out of memory and was killed")
+            : "exited (" + (status ? sandbox::DescribeExitStatus(*status) : "unknown status") + ")";
     spdlog::warn("worker {} {}", worker->name, why);
     OnWorkerDead(id, why);
   }
@@ -320,8 +330,9 @@ struct Pool::Impl {
       // Answered when the transport hands back what the execution produced so far.
       session->running->died = why;
     } else {
-      session->lost_notice = "The session's previous kernel " + why +
-                             " while idle; its state was lost and this request ran in a fresh kernel.";
+      session->lost_notice =
+          "The session's previous kernel " + why +
+          " while idle; its state was lost and this request ran in a fresh kernel.";
     }
     DestroyWorker(id, why);
   }
@@ -355,7 +366,8 @@ struct Pool::Impl {
     worker.user = session.user;
     session.worker = id;
     session.waiting = false;
-    spdlog::info("user \"{}\" assigned worker {}", common::Printable(session.user, 64), worker.name);
+    spdlog::info("user \"{}\" assigned worker {}", common::Printable(session.user, 64),
+                 worker.name);
     TopUp();
     Pump(session);
   }
@@ -388,8 +400,10 @@ struct Pool::Impl {
     const std::string user = session.user;
     const std::string detail =
         workers.size() < config.max_workers
-            ? "Workers are failing to start (last error: " + last_start_error + "); retrying, try again later"
-            : "All " + std::to_string(config.max_workers) + " workers are in use (max_workers reached); try again later";
+            ? "Workers are failing to start (last error: " + last_start_error +
+                  "); retrying, try again later"
+            : "All " + std::to_string(config.max_workers) +
+                  " workers are in use (max_workers reached); try again later";
     FailQueue(session, Refusal(Outcome::kNoCapacity, detail, config.retry_after_seconds));
     EraseIfEmpty(user);
   }
@@ -398,7 +412,8 @@ struct Pool::Impl {
   void Pump(Session& session) {
     if (session.running || session.queue.empty()) return;
     // A kernel that died since its exit was last looked at is noticed before it gets code.
-    if (Worker* w = FindWorker(session.worker); w != nullptr && w->sandbox && w->sandbox->ExitStatus()) {
+    if (Worker* w = FindWorker(session.worker);
+        w != nullptr && w->sandbox && w->sandbox->ExitStatus()) {
       OnWorkerExit(w->id);
     }
     if (session.worker == 0) {
@@ -411,7 +426,8 @@ struct Pool::Impl {
     running.job = std::move(session.queue.front());
     session.queue.pop_front();
     running.started = Clock::now();
-    running.timeout = std::min(running.job.command.timeout.value_or(config.exec_timeout), config.max_exec_timeout);
+    running.timeout = std::min(running.job.command.timeout.value_or(config.exec_timeout),
+                               config.max_exec_timeout);
     running.timer = std::make_unique<asio::steady_timer>(io, running.timeout);
     const std::uint64_t exec_id = running.exec_id;
     const std::string user = session.user;
@@ -429,7 +445,8 @@ struct Pool::Impl {
 
   Session* FindRunning(const std::string& user, std::uint64_t exec_id) {
     Session* session = FindSession(user);
-    if (session == nullptr || !session->running || session->running->exec_id != exec_id) return nullptr;
+    if (session == nullptr || !session->running || session->running->exec_id != exec_id)
+      return nullptr;
     return session;
   }
 
@@ -438,8 +455,9 @@ struct Pool::Impl {
     if (session == nullptr || session->worker == 0) return;
     Running& running = *session->running;
     running.timed_out = true;
-    spdlog::warn("user \"{}\": execution exceeded {} s, interrupting worker {}", common::Printable(user, 64),
-                 Seconds(running.timeout), workers.at(session->worker)->name);
+    spdlog::warn("user \"{}\": execution exceeded {} s, interrupting worker {}",
+                 common::Printable(user, 64), Seconds(running.timeout),
+                 workers.at(session->worker)->name);
     transport.Interrupt(session->worker);
     running.timer->expires_after(config.interrupt_grace);
     running.timer->async_wait([this, user, exec_id](const boost::system::error_code& ec) {
@@ -454,7 +472,8 @@ struct Pool::Impl {
     const std::uint64_t id = session->worker;
     session->worker = 0;
     // Disconnecting hands back the partial output through OnExecuted, which answers.
-    DestroyWorker(id, "did not stop within " + Seconds(config.interrupt_grace) + " s of an interrupt");
+    DestroyWorker(id,
+                  "did not stop within " + Seconds(config.interrupt_grace) + " s of an interrupt");
   }
 
   void OnExecuted(const std::string& user, std::uint64_t exec_id, jupyter::ExecutionResult result) {
@@ -487,7 +506,8 @@ struct Pool::Impl {
       out.outcome = Outcome::kKernelDied;
       out.state_preserved = false;
       out.detail = "The kernel " + running.died +
-                   " during execution; the session's state was lost. The next request runs in a fresh kernel.";
+                   " during execution; the session's state was lost. The next request runs in a "
+                   "fresh kernel.";
     } else if (running.timed_out) {
       out.outcome = Outcome::kTimedOut;
       out.detail = "Execution exceeded the " + Seconds(running.timeout) +
@@ -533,7 +553,8 @@ struct Pool::Impl {
     }
     FailQueue(*session, outcome);
     if (session->worker != 0) DestroyWorker(session->worker, why);
-    if (session->waiting) waiters.erase(std::remove(waiters.begin(), waiters.end(), user), waiters.end());
+    if (session->waiting)
+      waiters.erase(std::remove(waiters.begin(), waiters.end(), user), waiters.end());
     sessions.erase(user);
   }
 
@@ -627,7 +648,8 @@ void Pool::Shutdown() {
 void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) {
   Impl& p = *impl_;
   if (p.shutting_down) {
-    done(Refusal(Outcome::kShuttingDown, "The service is shutting down", p.config.retry_after_seconds));
+    done(Refusal(Outcome::kShuttingDown, "The service is shutting down",
+                 p.config.retry_after_seconds));
     return;
   }
   auto [it, inserted] = p.sessions.try_emplace(command.user);
@@ -635,7 +657,8 @@ void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> d
   if (inserted) session.user = command.user;
   if (session.queue.size() >= p.config.queue_limit) {
     done(Refusal(Outcome::kQueueFull,
-                 "Too many executions queued for this user (limit " + std::to_string(p.config.queue_limit) + ")",
+                 "Too many executions queued for this user (limit " +
+                     std::to_string(p.config.queue_limit) + ")",
                  1));
     return;
   }
@@ -661,10 +684,17 @@ PoolStatus Pool::Status() const {
   status.total_workers = p.workers.size();
   for (const auto& [id, worker] : p.workers) {
     switch (worker->state) {
-      case WorkerState::kStarting: ++status.starting_workers; break;
-      case WorkerState::kIdle: break;
-      case WorkerState::kExecuting: ++status.executing_workers; [[fallthrough]];
-      case WorkerState::kAssigned: ++status.busy_workers; break;
+      case WorkerState::kStarting:
+        ++status.starting_workers;
+        break;
+      case WorkerState::kIdle:
+        break;
+      case WorkerState::kExecuting:
+        ++status.executing_workers;
+        [[fallthrough]];
+      case WorkerState::kAssigned:
+        ++status.busy_workers;
+        break;
     }
   }
   status.idle_workers_in_pool = p.idle.size();

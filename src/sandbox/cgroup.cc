@@ -41,7 +41,8 @@ common::Result<void> WriteFile(const fs::path& path, const std::string& value) {
 
 bool HasControllers(const fs::path& root) {
   const std::string controllers = ReadFile(root / "cgroup.controllers");
-  return controllers.find("memory") != std::string::npos && controllers.find("pids") != std::string::npos;
+  return controllers.find("memory") != std::string::npos &&
+         controllers.find("pids") != std::string::npos;
 }
 
 common::Result<Layout> Detect() {
@@ -97,7 +98,8 @@ void RemoveDir(const fs::path& dir) {
   }
 }
 
-common::Result<void> ApplyLimits(const Layout& layout, const std::vector<std::string>& dirs, const Limits& limits) {
+common::Result<void> ApplyLimits(const Layout& layout, const std::vector<std::string>& dirs,
+                                 const Limits& limits) {
   const std::string memory = std::to_string(limits.memory_bytes);
   const std::string pids = std::to_string(limits.pids);
   const long period = 100000;
@@ -107,7 +109,8 @@ common::Result<void> ApplyLimits(const Layout& layout, const std::vector<std::st
     if (auto r = WriteFile(dir / "memory.max", memory); !r) return r;
     if (fs::exists(dir / "memory.swap.max")) (void)WriteFile(dir / "memory.swap.max", "0");
     if (auto r = WriteFile(dir / "pids.max", pids); !r) return r;
-    if (layout.has_cpu) (void)WriteFile(dir / "cpu.max", std::to_string(quota) + " " + std::to_string(period));
+    if (layout.has_cpu)
+      (void)WriteFile(dir / "cpu.max", std::to_string(quota) + " " + std::to_string(period));
     return {};
   }
   const fs::path mem = dirs[0];
@@ -141,7 +144,8 @@ common::Result<void> Cgroup::CheckHost() {
   return {};
 }
 
-common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& scope, const std::string& name,
+common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& scope,
+                                                       const std::string& name,
                                                        const Limits& limits) {
   auto layout = Detect();
   if (!layout) return std::unexpected(layout.error());
@@ -163,7 +167,8 @@ common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& scope,
     dirs.push_back(dir.string());
   }
   std::unique_ptr<Cgroup> group(new Cgroup(dirs, layout->v2));
-  if (auto applied = ApplyLimits(*layout, dirs, limits); !applied) return std::unexpected(applied.error());
+  if (auto applied = ApplyLimits(*layout, dirs, limits); !applied)
+    return std::unexpected(applied.error());
   return group;
 }
 
@@ -211,7 +216,8 @@ void Cgroup::Remove() {
 
 bool Cgroup::OomKilled() const {
   if (dirs_.empty()) return false;
-  const std::string text = ReadFile(fs::path(dirs_[0]) / (v2_ ? "memory.events" : "memory.oom_control"));
+  const std::string text =
+      ReadFile(fs::path(dirs_[0]) / (v2_ ? "memory.events" : "memory.oom_control"));
   const auto at = text.find("oom_kill ");
   return at != std::string::npos && std::atol(text.c_str() + at + 9) > 0;
 }

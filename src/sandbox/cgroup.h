@@ -22,7 +22,8 @@ class Cgroup {
   // Creates "code-interpreter/<scope>/<name>" in each hierarchy and applies `limits`. The
   // scope belongs to one gateway instance (one runtime dir), so instances never touch each
   // other's groups.
-  static common::Result<std::unique_ptr<Cgroup>> Create(const std::string& scope, const std::string& name,
+  static common::Result<std::unique_ptr<Cgroup>> Create(const std::string& scope,
+                                                        const std::string& name,
                                                         const Limits& limits);
   // Kills and removes every group of `scope` left by an earlier run; returns their paths.
   static std::vector<std::string> SweepStale(const std::string& scope);

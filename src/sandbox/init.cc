@@ -1,8 +1,9 @@
 // The sandbox's init: `code-interpreter __sandbox-init <fd>`, exec'd by the namespaces
 // launcher's child as pid 1 of its new pid namespace, already inside the worker's cgroups.
 // It builds the filesystem, brings up loopback, starts the kernel as an unprivileged,
-// seccomp-filtered process, forwards signals to it, reaps every orphan, and reports the kernel's exit status to the
-// gateway over the handshake socket before exiting (which ends the whole namespace).
+// seccomp-filtered process, forwards signals to it, reaps every orphan, and reports the kernel's
+// exit status to the gateway over the handshake socket before exiting (which ends the whole
+// namespace).
 //
 // Messages on the socket (SOCK_SEQPACKET): gateway -> init: the InitSpec JSON; init ->
 // gateway: "K" (the kernel was started) or "E<reason>" (setup failed), later "X<status>".
@@ -81,7 +82,8 @@ int RunSandboxInit(int fd) {
   }
   // A cgroup namespace rooted at the worker's own group (we were moved there before exec).
   if (::unshare(CLONE_NEWCGROUP) != 0) Fail(fd, "unshare(CLONE_NEWCGROUP) failed");
-  if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) Fail(fd, "sethostname failed");
+  if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+    Fail(fd, "sethostname failed");
   if (auto built = BuildRoot(spec); !built) Fail(fd, built.error().message);
   if (auto up = BringUpLoopback(); !up) Fail(fd, up.error().message);
 
@@ -92,7 +94,8 @@ int RunSandboxInit(int fd) {
   struct sigaction forward {};
   forward.sa_handler = Forward;
   sigemptyset(&forward.sa_mask);
-  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::sigaction(sig, &forward, nullptr);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+    ::sigaction(sig, &forward, nullptr);
   ::send(fd, "K", 1, MSG_NOSIGNAL);
 
   // pid 1: reap orphans until the kernel itself exits, then report and end the namespace.

@@ -23,17 +23,17 @@
 namespace sandbox {
 
 struct WorkerSpec {
-  std::string name;                   // "w-<n>", unique per gateway run; used in logs and paths
-  std::filesystem::path dir;          // per-worker runtime directory, created by the pool
+  std::string name;                       // "w-<n>", unique per gateway run; used in logs and paths
+  std::filesystem::path dir;              // per-worker runtime directory, created by the pool
   std::filesystem::path connection_file;  // inside `dir`
   jupyter::ConnectionInfo connection;     // as the gateway sees it
   std::string python = "/usr/bin/python3";
-  std::vector<std::string> kernel_args;   // extra arguments for ipykernel_launcher
+  std::vector<std::string> kernel_args;  // extra arguments for ipykernel_launcher
   // Characters a kernel keeps of each stream (stdout, stderr) per execution; 0: no cap. The
   // gateway caps what it keeps too, but ipykernel buffers a cell's output without bound
   // between flushes, so a fast printer would run out of memory before the gateway sees it.
   std::size_t stream_cap_chars = 0;
-  std::map<std::string, std::string> env; // extra environment (the rest is a clean default)
+  std::map<std::string, std::string> env;  // extra environment (the rest is a clean default)
 };
 
 class Sandbox {

@@ -20,10 +20,11 @@ using common::Result;
 
 // Host /etc entries a Python kernel needs; nothing secret (no shadow, no gateway state).
 constexpr const char* kEtcEntries[] = {
-    "alternatives", "fonts",      "matplotlibrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime",
-    "timezone",     "nsswitch.conf", "host.conf", "gai.conf",    "mime.types", "ssl",          "ca-certificates",
-    "python3",      "python3.11", "python3.12",   "python3.13",  "jupyter",    "debian_version", "os-release",
-    "protocols",    "services",   "magic",        "inputrc",
+    "alternatives", "fonts",      "matplotlibrc", "ld.so.cache",     "ld.so.conf",
+    "ld.so.conf.d", "localtime",  "timezone",     "nsswitch.conf",   "host.conf",
+    "gai.conf",     "mime.types", "ssl",          "ca-certificates", "python3",
+    "python3.11",   "python3.12", "python3.13",   "jupyter",         "debian_version",
+    "os-release",   "protocols",  "services",     "magic",           "inputrc",
 };
 
 constexpr const char* kTopLevelLinks[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
@@ -31,10 +32,11 @@ constexpr const char* kTopLevelLinks[] = {"bin", "sbin", "lib", "lib32", "lib64"
 // Paths under /proc a sandbox may read but never write.
 constexpr const char* kProcReadOnly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
 // Paths under /proc hidden behind /dev/null.
-constexpr const char* kProcMasked[] = {"kcore", "keys", "timer_list", "sched_debug", "kallsyms", "kmsg"};
+constexpr const char* kProcMasked[] = {"kcore",       "keys",     "timer_list",
+                                       "sched_debug", "kallsyms", "kmsg"};
 
-Result<void> Mount(const std::string& source, const std::string& target, const char* type, unsigned long flags,
-                   const std::string& data = {}) {
+Result<void> Mount(const std::string& source, const std::string& target, const char* type,
+                   unsigned long flags, const std::string& data = {}) {
   if (::mount(source.empty() ? nullptr : source.c_str(), target.c_str(), type, flags,
               data.empty() ? nullptr : data.c_str()) != 0) {
     return ErrnoFail("mount(" + target + ")");
@@ -43,9 +45,11 @@ Result<void> Mount(const std::string& source, const std::string& target, const c
 }
 
 // Bind `source` at `target` and make it read-only (a bind mount takes flags only on remount).
-Result<void> BindReadOnly(const std::string& source, const std::string& target, unsigned long extra = 0) {
+Result<void> BindReadOnly(const std::string& source, const std::string& target,
+                          unsigned long extra = 0) {
   if (auto r = Mount(source, target, nullptr, MS_BIND | MS_REC); !r) return r;
-  return Mount({}, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra);
+  return Mount({}, target, nullptr,
+               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra);
 }
 
 Result<void> MakeDir(const std::string& path, mode_t mode = 0755) {
@@ -61,7 +65,8 @@ Result<void> Touch(const std::string& path) {
 
 Result<void> WriteText(const std::string& path, const std::string& text) {
   common::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.Valid() || ::write(fd.Get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+  if (!fd.Valid() ||
+      ::write(fd.Get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     return ErrnoFail("write(" + path + ")");
   }
   return {};
@@ -92,8 +97,9 @@ Result<void> BuildEtc(const std::string& root, const InitSpec& spec) {
     if (auto r = Mirror(std::string("/etc/") + name, etc + "/" + name); !r) return r;
   }
   const std::string uid = std::to_string(spec.uid), gid = std::to_string(spec.gid);
-  if (auto r = WriteText(etc + "/passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:" + uid + ":" + gid +
-                                              ":sandbox:" + kHomeDir + ":/bin/sh\n");
+  if (auto r =
+          WriteText(etc + "/passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:" + uid +
+                                         ":" + gid + ":sandbox:" + kHomeDir + ":/bin/sh\n");
       !r) {
     return r;
   }
@@ -105,25 +111,31 @@ Result<void> BuildEtc(const std::string& root, const InitSpec& spec) {
 Result<void> BuildDev(const std::string& root) {
   const std::string dev = root + "/dev";
   if (auto r = MakeDir(dev); !r) return r;
-  if (auto r = Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k"); !r) return r;
+  if (auto r = Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k"); !r)
+    return r;
   for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
     const std::string target = dev + "/" + node;
     if (auto r = Touch(target); !r) return r;
     if (auto r = Mount(std::string("/dev/") + node, target, nullptr, MS_BIND); !r) return r;
   }
   if (auto r = MakeDir(dev + "/pts"); !r) return r;
-  if (auto r = Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+  if (auto r = Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                     "newinstance,ptmxmode=0666,mode=0620");
       !r) {
     return r;
   }
   if (auto r = MakeDir(dev + "/shm", 01777); !r) return r;
-  if (auto r = Mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=64m"); !r) {
+  if (auto r = Mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "mode=1777,size=64m");
+      !r) {
     return r;
   }
-  for (const auto& [name, target] : {std::pair{"ptmx", "pts/ptmx"}, std::pair{"fd", "/proc/self/fd"},
-                                     std::pair{"stdin", "/proc/self/fd/0"}, std::pair{"stdout", "/proc/self/fd/1"},
-                                     std::pair{"stderr", "/proc/self/fd/2"}}) {
-    if (::symlink(target, (dev + "/" + name).c_str()) != 0) return ErrnoFail("symlink(/dev/" + std::string(name) + ")");
+  for (const auto& [name, target] :
+       {std::pair{"ptmx", "pts/ptmx"}, std::pair{"fd", "/proc/self/fd"},
+        std::pair{"stdin", "/proc/self/fd/0"}, std::pair{"stdout", "/proc/self/fd/1"},
+        std::pair{"stderr", "/proc/self/fd/2"}}) {
+    if (::symlink(target, (dev + "/" + name).c_str()) != 0)
+      return ErrnoFail("symlink(/dev/" + std::string(name) + ")");
   }
   return {};
 }
@@ -149,15 +161,17 @@ Result<void> BuildProc(const std::string& root) {
 Result<void> BuildScratch(const std::string& root, const InitSpec& spec) {
   const auto& limits = spec.limits;
   if (auto r = MakeDir(root + "/tmp", 01777); !r) return r;
-  const std::string tmp_opts = "mode=1777,size=" + std::to_string(limits.tmp_bytes) + ",nr_inodes=" +
-                               std::to_string(std::max<std::uint64_t>(1024, limits.tmp_bytes / 16384));
+  const std::string tmp_opts =
+      "mode=1777,size=" + std::to_string(limits.tmp_bytes) +
+      ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, limits.tmp_bytes / 16384));
   if (auto r = Mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts); !r) return r;
   const std::string home = root + kHomeDir;
   if (auto r = MakeDir(root + "/home"); !r) return r;
   if (auto r = MakeDir(home, 0700); !r) return r;
-  const std::string home_opts = "mode=0700,uid=" + std::to_string(spec.uid) + ",gid=" + std::to_string(spec.gid) +
-                                ",size=" + std::to_string(limits.home_bytes) + ",nr_inodes=" +
-                                std::to_string(std::max<std::uint64_t>(1024, limits.home_bytes / 16384));
+  const std::string home_opts =
+      "mode=0700,uid=" + std::to_string(spec.uid) + ",gid=" + std::to_string(spec.gid) +
+      ",size=" + std::to_string(limits.home_bytes) +
+      ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, limits.home_bytes / 16384));
   if (auto r = Mount("tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV, home_opts); !r) return r;
   // The worker directory (connection file, ipc sockets) is the only path shared with the host.
   if (auto r = MakeDir(root + "/run"); !r) return r;
@@ -173,7 +187,8 @@ Result<void> BuildRoot(const InitSpec& spec) {
   // Nothing we mount may propagate back to the host.
   if (auto r = Mount({}, "/", nullptr, MS_REC | MS_PRIVATE); !r) return r;
   const std::string& root = spec.root;
-  if (auto r = Mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"); !r) return r;
+  if (auto r = Mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"); !r)
+    return r;
   if (auto r = MakeDir(root + "/usr"); !r) return r;
   if (auto r = BindReadOnly("/usr", root + "/usr"); !r) return r;
   for (const char* name : kTopLevelLinks) {
@@ -193,7 +208,8 @@ Result<void> BuildRoot(const InitSpec& spec) {
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return ErrnoFail("pivot_root");
   if (::umount2(".", MNT_DETACH) != 0) return ErrnoFail("umount2(old root)");
   if (::chdir("/") != 0) return ErrnoFail("chdir(/)");
-  return Mount({}, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=1m");
+  return Mount({}, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+               "mode=0755,size=1m");
 }
 
 }  // namespace sandbox

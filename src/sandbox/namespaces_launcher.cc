@@ -28,15 +28,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr unsigned long kNamespaces = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+constexpr unsigned long kNamespaces =
+    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 constexpr int kSetupTimeoutMs = 10000;
 
 class NamespacedKernel final : public Sandbox {
  public:
-  NamespacedKernel(pid_t pid, common::UniqueFd pidfd, common::UniqueFd channel, std::unique_ptr<Cgroup> cgroup,
-                   std::string worker_dir, std::string root, unsigned uid, std::function<void()> release_slot)
-      : pid_(pid), pidfd_(std::move(pidfd)), channel_(std::move(channel)), cgroup_(std::move(cgroup)),
-        worker_dir_(std::move(worker_dir)), root_(std::move(root)), uid_(uid),
+  NamespacedKernel(pid_t pid, common::UniqueFd pidfd, common::UniqueFd channel,
+                   std::unique_ptr<Cgroup> cgroup, std::string worker_dir, std::string root,
+                   unsigned uid, std::function<void()> release_slot)
+      : pid_(pid),
+        pidfd_(std::move(pidfd)),
+        channel_(std::move(channel)),
+        cgroup_(std::move(cgroup)),
+        worker_dir_(std::move(worker_dir)),
+        root_(std::move(root)),
+        uid_(uid),
         release_slot_(std::move(release_slot)) {}
   ~NamespacedKernel() override { Kill(); }
 
@@ -49,7 +56,8 @@ class NamespacedKernel final : public Sandbox {
   // Bound sockets keep working; only the gateway (root) connects to them.
   void OnKernelReady() override {
     if (::chown(worker_dir_.c_str(), 0, 0) != 0 || ::chmod(worker_dir_.c_str(), 0700) != 0) {
-      spdlog::error("cannot seal worker directory {}: {}; killing the worker", worker_dir_, std::strerror(errno));
+      spdlog::error("cannot seal worker directory {}: {}; killing the worker", worker_dir_,
+                    std::strerror(errno));
       Kill();
     }
   }
@@ -127,22 +135,25 @@ common::Result<void> AwaitSetup(int fd) {
   const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
   if (n <= 0) return common::Fail("sandbox init exited during setup");
   if (buf[0] == 'K') return {};
-  return common::Fail("sandbox setup failed: " + std::string(buf + 1, static_cast<std::size_t>(n - 1)));
+  return common::Fail("sandbox setup failed: " +
+                      std::string(buf + 1, static_cast<std::size_t>(n - 1)));
 }
 
 }  // namespace
 
 common::Result<void> NamespacesLauncher::CheckHost() {
   if (::geteuid() != 0) {
-    return common::Fail("the namespaces sandbox needs root (to create namespaces, cgroups and per-worker uids)");
+    return common::Fail(
+        "the namespaces sandbox needs root (to create namespaces, cgroups and per-worker uids)");
   }
   if (auto cgroups = Cgroup::CheckHost(); !cgroups) return cgroups;
-  if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) return common::Fail("this kernel has no seccomp support");
+  if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0)
+    return common::Fail("this kernel has no seccomp support");
   if (SelfExe().empty()) return common::Fail("cannot resolve /proc/self/exe");
   // Can we create every namespace? A child that exits at once tells.
   int pidfd = -1;
-  const long pid = ::syscall(SYS_clone, kNamespaces | CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd,
-                             nullptr, 0);
+  const long pid = ::syscall(SYS_clone, kNamespaces | CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD,
+                             nullptr, &pidfd, nullptr, 0);
   if (pid < 0) return common::ErrnoFail("clone(new pid, mount, net, ipc, uts, cgroup namespaces)");
   if (pid == 0) _exit(0);
   ::close(pidfd);
@@ -155,7 +166,8 @@ NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, std::st
       scope_(std::move(scope)),
       self_exe_(init_exe.empty() ? SelfExe() : std::move(init_exe)),
       uid_base_(UidBaseFor(scope_)) {
-  for (const std::string& stale : Cgroup::SweepStale(scope_)) spdlog::info("removed stale cgroup {}", stale);
+  for (const std::string& stale : Cgroup::SweepStale(scope_))
+    spdlog::info("removed stale cgroup {}", stale);
 }
 
 NamespacesLauncher::~NamespacesLauncher() { Cgroup::RemoveScope(scope_); }
@@ -163,7 +175,8 @@ NamespacesLauncher::~NamespacesLauncher() { Cgroup::RemoveScope(scope_); }
 unsigned NamespacesLauncher::UidBaseFor(const std::string& scope) {
   common::HmacSha256 digest("code-interpreter uid range");
   digest.Update(scope);
-  return kUidBase + static_cast<unsigned>(std::stoul(digest.FinishHex().substr(0, 6), nullptr, 16) % kUidRanges) *
+  return kUidBase + static_cast<unsigned>(std::stoul(digest.FinishHex().substr(0, 6), nullptr, 16) %
+                                          kUidRanges) *
                         kUidsPerInstance;
 }
 
@@ -241,7 +254,8 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   const int child_fd = theirs.Get();
 
   int pidfd = -1;
-  const long pid = ::syscall(SYS_clone, kNamespaces | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd, nullptr, 0);
+  const long pid =
+      ::syscall(SYS_clone, kNamespaces | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd, nullptr, 0);
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     char go = 0;
@@ -257,13 +271,15 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   }
   theirs.Reset();
   auto kernel = std::make_unique<NamespacedKernel>(static_cast<pid_t>(pid), common::UniqueFd(pidfd),
-                                                   std::move(ours), std::move(*cgroup), spec.dir.string(), root, uid,
-                                                   release);
+                                                   std::move(ours), std::move(*cgroup),
+                                                   spec.dir.string(), root, uid, release);
   const int channel = pair[0];  // owned by `kernel` now
   // From here on, a failure destroys `kernel`, which kills the child and removes everything.
-  if (auto added = kernel->AddToCgroups(static_cast<pid_t>(pid)); !added) return std::unexpected(added.error());
+  if (auto added = kernel->AddToCgroups(static_cast<pid_t>(pid)); !added)
+    return std::unexpected(added.error());
   if (::send(channel, "G", 1, MSG_NOSIGNAL) != 1 ||
-      ::send(channel, spec_json.data(), spec_json.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(spec_json.size())) {
+      ::send(channel, spec_json.data(), spec_json.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(spec_json.size())) {
     return common::ErrnoFail("send(sandbox spec)");
   }
   if (auto ready = AwaitSetup(channel); !ready) return std::unexpected(ready.error());

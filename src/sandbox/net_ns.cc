@@ -15,9 +15,11 @@ common::Result<void> BringUpLoopback() {
   if (!fd.Valid()) return common::ErrnoFail("socket(AF_INET)");
   ifreq request{};
   std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
-  if (::ioctl(fd.Get(), SIOCGIFFLAGS, &request) != 0) return common::ErrnoFail("ioctl(SIOCGIFFLAGS, lo)");
+  if (::ioctl(fd.Get(), SIOCGIFFLAGS, &request) != 0)
+    return common::ErrnoFail("ioctl(SIOCGIFFLAGS, lo)");
   request.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (::ioctl(fd.Get(), SIOCSIFFLAGS, &request) != 0) return common::ErrnoFail("ioctl(SIOCSIFFLAGS, lo)");
+  if (::ioctl(fd.Get(), SIOCSIFFLAGS, &request) != 0)
+    return common::ErrnoFail("ioctl(SIOCSIFFLAGS, lo)");
   return {};
 }
 

@@ -12,7 +12,8 @@ namespace {
 
 common::Result<void> SetLimit(int resource, rlim_t value, const char* name) {
   const rlimit limit{value, value};
-  if (::setrlimit(resource, &limit) != 0) return common::ErrnoFail(std::string("setrlimit(") + name + ")");
+  if (::setrlimit(resource, &limit) != 0)
+    return common::ErrnoFail(std::string("setrlimit(") + name + ")");
   return {};
 }
 
@@ -42,7 +43,8 @@ common::Result<void> DropPrivileges(unsigned uid, unsigned gid) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
   if (::syscall(SYS_capset, &header, data) != 0) return common::ErrnoFail("capset");
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return common::ErrnoFail("prctl(PR_SET_NO_NEW_PRIVS)");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return common::ErrnoFail("prctl(PR_SET_NO_NEW_PRIVS)");
   if (::setuid(0) == 0) return common::Fail("privileges were not dropped: setuid(0) succeeded");
   return {};
 }

@@ -108,8 +108,13 @@ del _ci_cap_streams
 }  // namespace
 
 std::vector<std::string> KernelCommand(const WorkerSpec& spec, const std::string& connection_file) {
-  std::vector<std::string> argv = {spec.python, "-m", "ipykernel_launcher", "-f", connection_file,
-                                   "--HistoryManager.enabled=False", "--Application.log_level=WARN"};
+  std::vector<std::string> argv = {spec.python,
+                                   "-m",
+                                   "ipykernel_launcher",
+                                   "-f",
+                                   connection_file,
+                                   "--HistoryManager.enabled=False",
+                                   "--Application.log_level=WARN"};
   if (spec.stream_cap_chars > 0) {
     std::string code = kStreamCapCode;
     code.replace(code.find("LIMIT"), 5, std::to_string(spec.stream_cap_chars));
@@ -120,8 +125,9 @@ std::vector<std::string> KernelCommand(const WorkerSpec& spec, const std::string
 }
 
 ProcessLauncher::ProcessLauncher() {
-  spdlog::warn("*** SANDBOX DISABLED (--sandbox=none): kernels run as plain processes with the "
-               "gateway's user, filesystem and network. Never use this with untrusted code. ***");
+  spdlog::warn(
+      "*** SANDBOX DISABLED (--sandbox=none): kernels run as plain processes with the "
+      "gateway's user, filesystem and network. Never use this with untrusted code. ***");
 }
 
 common::Result<std::unique_ptr<Sandbox>> ProcessLauncher::Launch(const WorkerSpec& spec) {

@@ -616,7 +616,8 @@ print(cpu, time.time() - start)
   std::istringstream(r.Json()["stdout"].get<std::string>()) >> cpu_seconds >> wall_seconds;
   ASSERT_GT(wall_seconds, 1.9);
   EXPECT_LE(cpu_seconds, 1.15 * wall_seconds + 0.2)
-      << "3 spinners got " << cpu_seconds << " s of CPU in " << wall_seconds << " s with a 1-core quota";
+      << "3 spinners got " << cpu_seconds << " s of CPU in " << wall_seconds
+      << " s with a 1-core quota";
 }
 
 // ---------------------------------------------------------------------------------------------

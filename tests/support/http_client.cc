@@ -77,28 +77,35 @@ std::string HttpClient::Exchange(const std::string& bytes, bool shutdown_write) 
   return raw;
 }
 
-HttpReply HttpClient::Request(const std::string& method, const std::string& path, const std::string& body,
+HttpReply HttpClient::Request(const std::string& method, const std::string& path,
+                              const std::string& body,
                               const std::map<std::string, std::string>& headers) const {
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  std::string request =
+      method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
   if (method == "POST") {
-    request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    request +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   request += "\r\n" + body;
   return Parse(Raw(request));
 }
 
 HttpReply HttpClient::Get(const std::string& path, bool with_token) const {
-  return Request("GET", path, "", with_token ? std::map<std::string, std::string>{{"X-Auth-Token", token_}}
-                                             : std::map<std::string, std::string>{});
+  return Request("GET", path, "",
+                 with_token ? std::map<std::string, std::string>{{"X-Auth-Token", token_}}
+                            : std::map<std::string, std::string>{});
 }
 
-HttpReply HttpClient::Post(const std::string& path, const std::string& body, bool with_token) const {
-  return Request("POST", path, body, with_token ? std::map<std::string, std::string>{{"X-Auth-Token", token_}}
-                                                : std::map<std::string, std::string>{});
+HttpReply HttpClient::Post(const std::string& path, const std::string& body,
+                           bool with_token) const {
+  return Request("POST", path, body,
+                 with_token ? std::map<std::string, std::string>{{"X-Auth-Token", token_}}
+                            : std::map<std::string, std::string>{});
 }
 
-HttpReply HttpClient::Execute(const std::string& user, const std::string& code, double timeout) const {
+HttpReply HttpClient::Execute(const std::string& user, const std::string& code,
+                              double timeout) const {
   nlohmann::json body = {{"user_uuid", user}, {"code", code}};
   if (timeout > 0) body["timeout"] = timeout;
   return Post("/execute", body.dump());
@@ -111,7 +118,8 @@ HttpReply HttpClient::Release(const std::string& user) const {
 std::string DecodeBase64(const std::string& text) {
   std::string out(text.size() / 4 * 3 + 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
   if (n < 0) return {};
   std::size_t size = static_cast<std::size_t>(n);
   // EVP_DecodeBlock counts padding as zero bytes.

@@ -9,7 +9,7 @@
 namespace testing_support {
 
 struct HttpReply {
-  int status = 0;  // 0 when the connection failed
+  int status = 0;                              // 0 when the connection failed
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
 

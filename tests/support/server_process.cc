@@ -24,8 +24,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
   dir_ = ::mkdtemp(templ);
   runtime_dir_ = dir_ + "/run";
   const std::string state_dir = dir_ + "/state";
-  std::vector<std::string> args = {CI_BINARY, "serve", "--sandbox=" + TestSandbox(), "--listen", "127.0.0.1:0",
-                                   "--state-dir", state_dir, "--runtime-dir", runtime_dir_};
+  std::vector<std::string> args = {CI_BINARY,  "serve",         "--sandbox=" + TestSandbox(),
+                                   "--listen", "127.0.0.1:0",   "--state-dir",
+                                   state_dir,  "--runtime-dir", runtime_dir_};
   args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

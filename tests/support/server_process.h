@@ -17,7 +17,8 @@ namespace testing_support {
 
 class ServerProcess {
  public:
-  // `extra` are appended to: serve --sandbox=<TestSandbox()> --listen 127.0.0.1:0 --state-dir ... --runtime-dir ...
+  // `extra` are appended to: serve --sandbox=<TestSandbox()> --listen 127.0.0.1:0 --state-dir ...
+  // --runtime-dir ...
   explicit ServerProcess(std::vector<std::string> extra = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
