@@ -622,7 +622,6 @@ void Pool::Start() {
       std::filesystem::remove_all(entry.path(), ec);
     }
   }
-  std::filesystem::create_directories(p.config.runtime_dir / "mplconfig", ec);
   p.initializing = p.config.min_idle > 0;
   p.next_health = std::chrono::steady_clock::now() + p.config.health_interval;
   p.TopUp();

@@ -136,8 +136,11 @@ common::Result<std::unique_ptr<Sandbox>> ProcessLauncher::Launch(const WorkerSpe
   std::vector<std::string> envs = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
                                    "HOME=" + spec.dir.string(), "PYTHONDONTWRITEBYTECODE=1",
                                    "PYDEVD_DISABLE_FILE_VALIDATION=1"};
-  // A matplotlib cache shared by all workers (the pool creates it): fonts are indexed once.
-  envs.push_back("MPLCONFIGDIR=" + (spec.dir.parent_path() / "mplconfig").string());
+  // A matplotlib cache shared by all workers of this launcher: fonts are indexed once.
+  const std::filesystem::path mplconfig = spec.dir.parent_path() / "mplconfig";
+  std::error_code ec;
+  std::filesystem::create_directories(mplconfig, ec);
+  envs.push_back("MPLCONFIGDIR=" + mplconfig.string());
   for (const auto& [key, value] : spec.env) envs.push_back(key + "=" + value);
   std::vector<char*> c_argv = CStrings(argv);
   std::vector<char*> c_envp = CStrings(envs);
