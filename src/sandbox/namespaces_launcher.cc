@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "common/defer.h"
 #include "common/unique_fd.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/init_spec.h"
@@ -198,6 +199,13 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
     slots->used.erase(slot);
   };
   const unsigned uid = uid_base_ + slot;
+  const std::string root = spec.dir.string() + ".root";
+  // Until a NamespacedKernel owns them, the slot and the mount point are given back on return.
+  common::Defer undo([&] {
+    release();
+    std::error_code ignored;
+    fs::remove(root, ignored);
+  });
 
   // The kernel creates its sockets in the worker directory and reads its own view of the
   // connection (socket paths under /run/kernel).
@@ -205,26 +213,16 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   const std::string inside_path = std::string(kKernelDir) + "/" + inside_file.filename().string();
   const jupyter::ConnectionInfo inside = spec.connection.WithPrefix(std::string(kKernelDir) + "/k");
   if (auto written = jupyter::WriteConnectionFile(inside, inside_file); !written) {
-    release();
     return std::unexpected(written.error());
   }
   if (::chown(spec.dir.c_str(), uid, uid) != 0 || ::chown(inside_file.c_str(), uid, uid) != 0) {
-    release();
     return common::ErrnoFail("chown(" + spec.dir.string() + ")");
   }
-  const std::string root = spec.dir.string() + ".root";
   std::error_code ec;
   fs::remove(root, ec);
-  if (::mkdir(root.c_str(), 0755) != 0) {
-    release();
-    return common::ErrnoFail("mkdir(" + root + ")");
-  }
+  if (::mkdir(root.c_str(), 0755) != 0) return common::ErrnoFail("mkdir(" + root + ")");
   auto cgroup = Cgroup::Create(scope_, spec.name, limits_);
-  if (!cgroup) {
-    release();
-    fs::remove(root, ec);
-    return std::unexpected(cgroup.error());
-  }
+  if (!cgroup) return std::unexpected(cgroup.error());
 
   InitSpec init;
   init.root = root;
@@ -239,7 +237,6 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
 
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-    release();
     return common::ErrnoFail("socketpair");
   }
   common::UniqueFd ours(pair[0]);
@@ -265,11 +262,9 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
     ::execve(argv[0], argv, envp);
     _exit(127);
   }
-  if (pid < 0) {
-    release();
-    return common::ErrnoFail("clone(namespaces)");
-  }
+  if (pid < 0) return common::ErrnoFail("clone(namespaces)");
   theirs.Reset();
+  undo.Cancel();
   auto kernel = std::make_unique<NamespacedKernel>(static_cast<pid_t>(pid), common::UniqueFd(pidfd),
                                                    std::move(ours), std::move(*cgroup),
                                                    spec.dir.string(), root, uid, release);
