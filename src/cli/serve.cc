@@ -97,6 +97,16 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
   return common::Fail("the '" + o.sandbox + "' sandbox is not available in this build yet");
 }
 
+// CODE_INTERPRETER_TOKEN, else --token-file, else <state-dir>/auth_token.txt.
+gateway::TokenSource TokenSourceFor(const CommonOptions& options) {
+  gateway::TokenSource source;
+  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0')
+    source.from_env = env;
+  source.token_file = options.token_file;
+  source.state_dir = options.state_dir;
+  return source;
+}
+
 }  // namespace
 
 std::filesystem::path DefaultStateDir() {
@@ -117,12 +127,7 @@ std::filesystem::path DefaultRuntimeDir() {
 }
 
 int PrintToken(const CommonOptions& options) {
-  gateway::TokenSource source;
-  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0')
-    source.from_env = env;
-  source.token_file = options.token_file;
-  source.state_dir = options.state_dir;
-  auto token = gateway::LoadOrCreateToken(source);
+  auto token = gateway::LoadOrCreateToken(TokenSourceFor(options));
   if (!token) {
     std::fprintf(stderr, "code-interpreter: %s\n", token.error().message.c_str());
     return 1;
@@ -142,12 +147,7 @@ int Serve(const ServeOptions& o) {
   if (o.max_exec_timeout < o.exec_timeout)
     return fail("--max-exec-timeout is below --exec-timeout");
 
-  gateway::TokenSource source;
-  if (const char* env = std::getenv("CODE_INTERPRETER_TOKEN"); env != nullptr && *env != '\0')
-    source.from_env = env;
-  source.token_file = o.common.token_file;
-  source.state_dir = o.common.state_dir;
-  auto token = gateway::LoadOrCreateToken(source);
+  auto token = gateway::LoadOrCreateToken(TokenSourceFor(o.common));
   if (!token) return fail("cannot load the API token: " + token.error().message);
   // Nothing below may hand the token to a kernel: launchers build a clean environment.
   ::unsetenv("CODE_INTERPRETER_TOKEN");

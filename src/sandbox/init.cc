@@ -22,6 +22,7 @@
 #include "sandbox/mount_ns.h"
 #include "sandbox/net_ns.h"
 #include "sandbox/privileges.h"
+#include "sandbox/process_launcher.h"
 #include "sandbox/seccomp.h"
 
 namespace sandbox {
@@ -40,13 +41,6 @@ void Forward(int sig) {
   _exit(1);
 }
 
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 // In the kernel's process: drop everything, then exec. Errors end the process with a code
 // the gateway logs as the kernel's exit status.
 [[noreturn]] void ExecKernel(InitSpec& spec) {
@@ -61,8 +55,8 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   if (!ApplyRlimits(spec.limits)) _exit(121);
   if (!DropPrivileges(spec.uid, spec.gid)) _exit(122);
   if (!InstallSeccomp()) _exit(123);
-  std::vector<char*> argv = CStrings(spec.argv);
-  std::vector<char*> envp = CStrings(spec.env);
+  std::vector<char*> argv = ExecStrings(spec.argv);
+  std::vector<char*> envp = ExecStrings(spec.env);
   ::execve(argv[0], argv.data(), envp.data());
   _exit(127);
 }

@@ -52,15 +52,15 @@ class ChildProcess final : public Sandbox {
   std::optional<int> status_;
 };
 
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
+}  // namespace
+
+std::vector<char*> ExecStrings(std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
   for (auto& s : strings) out.push_back(s.data());
   out.push_back(nullptr);
   return out;
 }
-
-}  // namespace
 
 std::string DescribeExitStatus(int status) {
   if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
@@ -142,8 +142,8 @@ common::Result<std::unique_ptr<Sandbox>> ProcessLauncher::Launch(const WorkerSpe
   std::filesystem::create_directories(mplconfig, ec);
   envs.push_back("MPLCONFIGDIR=" + mplconfig.string());
   for (const auto& [key, value] : spec.env) envs.push_back(key + "=" + value);
-  std::vector<char*> c_argv = CStrings(argv);
-  std::vector<char*> c_envp = CStrings(envs);
+  std::vector<char*> c_argv = ExecStrings(argv);
+  std::vector<char*> c_envp = ExecStrings(envs);
   const std::string dir = spec.dir.string();
   const pid_t parent = ::getpid();
 

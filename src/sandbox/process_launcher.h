@@ -14,6 +14,9 @@ class ProcessLauncher final : public Launcher {
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
 };
 
+// argv/envp for execve: pointers into `strings` (which must outlive them), null-terminated.
+std::vector<char*> ExecStrings(std::vector<std::string>& strings);
+
 // Builds argv for `python -m ipykernel_launcher -f <connection file> ...`.
 std::vector<std::string> KernelCommand(const WorkerSpec& spec, const std::string& connection_file);
 
