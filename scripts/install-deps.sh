@@ -9,6 +9,8 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libssl-dev libseccomp-dev libgtest-dev libgmock-dev
   # kernels
   python3 python3-ipykernel python3-matplotlib python3-numpy
+  # the docker sandbox backend: an engine, and debootstrap to build the worker image offline
+  docker.io debootstrap
   # scripts, examples
   curl python3-httpx
 )

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+# The docker-labelled suites need a running engine and the worker image.
+./scripts/docker-engine.sh
 for preset in default asan; do
   echo "=== build: $preset"
   cmake --preset "$preset" >/dev/null

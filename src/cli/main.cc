@@ -116,31 +116,37 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--sandbox", serve.sandbox,
-                   "Sandbox backend: namespaces (default, the real sandbox) or none (development "
-                   "only: no isolation)")
+                   "Sandbox backend: namespaces (default, the real sandbox), docker (containers "
+                   "through the Docker Engine API) or none (development only: no isolation)")
       ->envname(env("SANDBOX"))
       ->capture_default_str()
       ->check(CLI::IsMember({"namespaces", "docker", "none"}));
-  serve_cmd->add_option("--memory-mb", serve.memory_mb, "Memory limit per worker, MiB (namespaces)")
+  serve_cmd->add_option("--memory-mb", serve.memory_mb, "Memory limit per worker, MiB")
       ->envname(env("MEMORY_MB"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--pids", serve.pids, "Process/thread limit per worker (namespaces)")
+  serve_cmd->add_option("--pids", serve.pids, "Process/thread limit per worker")
       ->envname(env("PIDS"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--cpus", serve.cpus, "CPU quota per worker, in cores (namespaces)")
+  serve_cmd->add_option("--cpus", serve.cpus, "CPU quota per worker, in cores")
       ->envname(env("CPUS"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve_cmd
-      ->add_option("--tmp-mb", serve.tmp_mb,
-                   "Size of each worker's /tmp and of its home, MiB (namespaces)")
+  serve_cmd->add_option("--tmp-mb", serve.tmp_mb, "Size of each worker's /tmp and of its home, MiB")
       ->envname(env("TMP_MB"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--python", serve.python, "Python interpreter with ipykernel")
       ->envname(env("PYTHON"))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--docker-socket", serve.docker_socket,
+                   "Docker Engine socket (docker sandbox; default: DOCKER_HOST=unix://..., else "
+                   "/var/run/docker.sock)")
+      ->envname(env("DOCKER_SOCKET"));
+  serve_cmd->add_option("--docker-image", serve.docker_image, "Worker image (docker sandbox)")
+      ->envname(env("DOCKER_IMAGE"))
       ->capture_default_str();
 
   cli::CommonOptions token;

@@ -37,6 +37,8 @@ struct ServeOptions {
   std::size_t pids = 256;
   double cpus = 1.0;
   std::size_t tmp_mb = 256;
+  std::string docker_socket;  // empty: from DOCKER_HOST, else /var/run/docker.sock
+  std::string docker_image = "code-interpreter-worker:latest";
 };
 
 // /var/lib/code-interpreter for root, else $XDG_STATE_HOME or ~/.local/state + /code-interpreter.

@@ -20,6 +20,7 @@
 #include "gateway/http_server.h"
 #include "jupyter/kernel_hub.h"
 #include "pool/pool.h"
+#include "sandbox/docker_launcher.h"
 #include "sandbox/namespaces_launcher.h"
 #include "sandbox/process_launcher.h"
 
@@ -79,22 +80,44 @@ common::Result<std::pair<std::string, unsigned short>> ParseListen(const std::st
 
 common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptions& o) {
   if (o.sandbox == "none") return std::make_unique<sandbox::ProcessLauncher>();
+  sandbox::Limits limits;
+  limits.memory_bytes = static_cast<std::uint64_t>(o.memory_mb) << 20;
+  limits.pids = o.pids;
+  limits.cpus = o.cpus;
+  limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
+  limits.home_bytes = limits.tmp_bytes;
+  const std::string instance =
+      sandbox::NamespacesLauncher::ScopeFor(std::filesystem::absolute(o.runtime_dir).string());
   if (o.sandbox == "namespaces") {
     if (auto host = sandbox::NamespacesLauncher::CheckHost(); !host) {
       return common::Fail("cannot isolate kernels on this host: " + host.error().message +
                           " (refusing to run unconfined; --sandbox=none is for development only)");
     }
-    sandbox::Limits limits;
-    limits.memory_bytes = static_cast<std::uint64_t>(o.memory_mb) << 20;
-    limits.pids = o.pids;
-    limits.cpus = o.cpus;
-    limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
-    limits.home_bytes = limits.tmp_bytes;
-    return std::make_unique<sandbox::NamespacesLauncher>(
-        limits,
-        sandbox::NamespacesLauncher::ScopeFor(std::filesystem::absolute(o.runtime_dir).string()));
+    return std::make_unique<sandbox::NamespacesLauncher>(limits, instance);
   }
-  return common::Fail("the '" + o.sandbox + "' sandbox is not available in this build yet");
+  if (o.sandbox == "docker") {
+    sandbox::DockerOptions docker;
+    if (o.docker_socket.empty()) {
+      auto socket = sandbox::docker::SocketFromDockerHost(std::getenv("DOCKER_HOST"));
+      if (!socket) return std::unexpected(socket.error());
+      docker.socket = *socket;
+    } else {
+      docker.socket = o.docker_socket;
+    }
+    docker.image = o.docker_image;
+    docker.instance = instance;
+    docker.limits = limits;
+    auto launcher = std::make_unique<sandbox::DockerLauncher>(std::move(docker));
+    // An engine that is down or lacks the image is reported, not fatal: requests get a 503
+    // that says why, and the next worker start tries again.
+    if (auto checked = launcher->Check(); !checked) {
+      spdlog::error("{}", checked.error().message);
+    } else if (auto swept = launcher->SweepStale(); !swept) {
+      spdlog::error("{}", swept.error().message);
+    }
+    return launcher;
+  }
+  return common::Fail("unknown sandbox '" + o.sandbox + "'");
 }
 
 // CODE_INTERPRETER_TOKEN, else --token-file, else <state-dir>/auth_token.txt.

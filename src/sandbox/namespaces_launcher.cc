@@ -166,20 +166,12 @@ NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, std::st
     : limits_(limits),
       scope_(std::move(scope)),
       self_exe_(init_exe.empty() ? SelfExe() : std::move(init_exe)),
-      uid_base_(UidBaseFor(scope_)) {
+      uids_(scope_) {
   for (const std::string& stale : Cgroup::SweepStale(scope_))
     spdlog::info("removed stale cgroup {}", stale);
 }
 
 NamespacesLauncher::~NamespacesLauncher() { Cgroup::RemoveScope(scope_); }
-
-unsigned NamespacesLauncher::UidBaseFor(const std::string& scope) {
-  common::HmacSha256 digest("code-interpreter uid range");
-  digest.Update(scope);
-  return kUidBase + static_cast<unsigned>(std::stoul(digest.FinishHex().substr(0, 6), nullptr, 16) %
-                                          kUidRanges) *
-                        kUidsPerInstance;
-}
 
 std::string NamespacesLauncher::ScopeFor(const std::string& runtime_dir) {
   common::HmacSha256 digest("code-interpreter cgroup scope");
@@ -188,17 +180,7 @@ std::string NamespacesLauncher::ScopeFor(const std::string& runtime_dir) {
 }
 
 common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const WorkerSpec& spec) {
-  unsigned slot = 0;
-  {
-    std::lock_guard lock(slots_->mu);
-    while (slots_->used.contains(slot)) ++slot;
-    slots_->used.insert(slot);
-  }
-  auto release = [slots = slots_, slot] {
-    std::lock_guard lock(slots->mu);
-    slots->used.erase(slot);
-  };
-  const unsigned uid = uid_base_ + slot;
+  auto [uid, release] = uids_.Take();
   const std::string root = spec.dir.string() + ".root";
   // Until a NamespacedKernel owns them, the slot and the mount point are given back on return.
   common::Defer undo([&] {

@@ -13,12 +13,11 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "sandbox/launcher.h"
 #include "sandbox/limits.h"
+#include "sandbox/uid_slots.h"
 
 namespace sandbox {
 
@@ -38,24 +37,11 @@ class NamespacesLauncher final : public Launcher {
   std::string Name() const override { return "namespaces"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
 
-  // Kernels run as uids of their own: each instance (scope) takes a range of
-  // kUidsPerInstance uids starting at UidBaseFor(scope); worker slot n runs as base + n.
-  static constexpr unsigned kUidBase = 100000;
-  static constexpr unsigned kUidsPerInstance = 1000;
-  static constexpr unsigned kUidRanges = 1000;
-  static unsigned UidBaseFor(const std::string& scope);
-
  private:
-  struct Slots {
-    std::mutex mu;
-    std::set<unsigned> used;  // guarded by mu
-  };
-
   Limits limits_;
   std::string scope_;
   std::string self_exe_;
-  unsigned uid_base_;
-  std::shared_ptr<Slots> slots_ = std::make_shared<Slots>();
+  UidSlots uids_;  // kernels run as uids of their own
 };
 
 }  // namespace sandbox

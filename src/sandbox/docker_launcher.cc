@@ -1,0 +1,376 @@
+#include "sandbox/docker_launcher.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "common/defer.h"
+#include "common/unique_fd.h"
+#include "jupyter/connection.h"
+#include "sandbox/init_spec.h"
+#include "sandbox/process_launcher.h"
+
+namespace sandbox {
+namespace docker {
+
+namespace {
+
+std::string PercentEncode(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string TmpfsOptions(std::uint64_t bytes, unsigned uid, const char* mode) {
+  // Docker does not honour mode= alone on every engine; uid=/gid= make the mount ours.
+  return "rw,nosuid,nodev,size=" + std::to_string(bytes) + ",uid=" + std::to_string(uid) +
+         ",gid=" + std::to_string(uid) + ",mode=" + mode;
+}
+
+}  // namespace
+
+std::string InstanceFilter(const std::string& instance) {
+  const nlohmann::json filters = {{"label",
+                                   {std::string(kManagedLabel) + "=" + kManagedValue,
+                                    std::string(kInstanceLabel) + "=" + instance}}};
+  return PercentEncode(filters.dump());
+}
+
+nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
+                          const std::vector<std::string>& argv, unsigned uid) {
+  const Limits& limits = options.limits;
+  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
+                                  std::string("HOME=") + kHomeDir, "PYTHONDONTWRITEBYTECODE=1",
+                                  "PYDEVD_DISABLE_FILE_VALIDATION=1"};
+  for (const auto& [key, value] : spec.env) env.push_back(key + "=" + value);
+  const auto memory = static_cast<std::int64_t>(limits.memory_bytes);
+  const auto nofile = static_cast<std::int64_t>(limits.open_files);
+  const auto fsize = static_cast<std::int64_t>(limits.file_size_bytes);
+  nlohmann::json host = {
+      {"NetworkMode", "none"},
+      {"ReadonlyRootfs", true},
+      {"Tmpfs",
+       {{"/tmp", TmpfsOptions(limits.tmp_bytes, uid, "1777")},
+        {kHomeDir, TmpfsOptions(limits.home_bytes, uid, "700")}}},
+      {"Binds", {spec.dir.string() + ":" + kKernelDir + ":rw"}},
+      {"Memory", memory},
+      {"MemorySwap", memory},  // swap equal to memory: no swap at all
+      {"PidsLimit", static_cast<std::int64_t>(limits.pids)},
+      {"NanoCpus", static_cast<std::int64_t>(limits.cpus * 1e9)},
+      {"CapDrop", {"ALL"}},
+      {"SecurityOpt", {"no-new-privileges"}},
+      {"Init", true},
+      {"IpcMode", "private"},
+      {"ShmSize", 64 << 20},
+      {"Ulimits",
+       {{{"Name", "core"}, {"Soft", 0}, {"Hard", 0}},
+        {{"Name", "nofile"}, {"Soft", nofile}, {"Hard", nofile}},
+        {{"Name", "fsize"}, {"Soft", fsize}, {"Hard", fsize}}}},
+      {"RestartPolicy", {{"Name", "no"}}},
+      {"LogConfig", {{"Type", "json-file"}, {"Config", {{"max-size", "1m"}, {"max-file", "1"}}}}},
+  };
+  return {
+      {"Image", options.image},
+      {"Cmd", argv},
+      {"Entrypoint", nlohmann::json::array()},
+      {"Env", env},
+      {"User", std::to_string(uid) + ":" + std::to_string(uid)},
+      {"WorkingDir", kHomeDir},
+      {"Hostname", "sandbox"},
+      {"NetworkDisabled", true},
+      {"AttachStdin", false},
+      {"AttachStdout", false},
+      {"AttachStderr", false},
+      {"Tty", false},
+      {"Labels",
+       {{kManagedLabel, kManagedValue},
+        {kInstanceLabel, options.instance},
+        {"org.code-interpreter.worker", spec.name}}},
+      {"HostConfig", host},
+  };
+}
+
+common::Result<ContainerState> ParseState(const std::string& inspect_body) {
+  const auto json = nlohmann::json::parse(inspect_body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("State") || !json["State"].is_object())
+    return common::Fail("docker: container inspect answer has no State");
+  const auto& state = json["State"];
+  ContainerState out;
+  out.running = state.value("Running", false);
+  out.pid = state.value("Pid", 0);
+  out.oom_killed = state.value("OOMKilled", false);
+  out.exit_code = state.value("ExitCode", 0);
+  out.error = state.value("Error", "");
+  return out;
+}
+
+common::Result<std::vector<std::string>> ParseContainerIds(const std::string& list_body) {
+  const auto json = nlohmann::json::parse(list_body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_array()) return common::Fail("docker: container list is not an array");
+  std::vector<std::string> ids;
+  for (const auto& c : json) {
+    if (c.is_object() && c.contains("Id") && c["Id"].is_string())
+      ids.push_back(c["Id"].get<std::string>());
+  }
+  return ids;
+}
+
+int WaitStatusFromExitCode(int exit_code) {
+  if (exit_code > 128 && exit_code < 128 + 65) return exit_code - 128;  // killed by a signal
+  return (exit_code & 0xff) << 8;
+}
+
+}  // namespace docker
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class Container final : public Sandbox {
+ public:
+  Container(std::shared_ptr<docker::Client> client, std::string id, common::UniqueFd pidfd,
+            std::string worker_dir, unsigned uid, std::function<void()> release_uid)
+      : client_(std::move(client)),
+        id_(std::move(id)),
+        pidfd_(std::move(pidfd)),
+        worker_dir_(std::move(worker_dir)),
+        uid_(uid),
+        release_uid_(std::move(release_uid)) {}
+  ~Container() override { Kill(); }
+
+  int ExitFd() const override { return pidfd_.Get(); }
+
+  // As in the namespaces backend: once the kernel has bound its sockets, the worker
+  // directory goes back to root, so user code cannot store anything on the host through it.
+  void OnKernelReady() override {
+    if (::chown(worker_dir_.c_str(), 0, 0) != 0 || ::chmod(worker_dir_.c_str(), 0700) != 0) {
+      spdlog::error("cannot seal worker directory {}: {}; killing the worker", worker_dir_,
+                    std::strerror(errno));
+      Kill();
+    }
+  }
+
+  void Kill() override {
+    std::lock_guard lock(mu_);
+    if (killed_) return;
+    killed_ = true;
+    // force=true kills and removes in one call; v=true drops anonymous volumes (tmpfs only).
+    auto removed =
+        client_->Expect("remove container", "DELETE", "/containers/" + id_ + "?force=true&v=true",
+                        std::nullopt, {404}, 30s);
+    if (!removed) {
+      spdlog::error("{} (container {} is left to the next start's sweep)", removed.error().message,
+                    Short());
+    }
+    release_uid_();
+  }
+
+  std::optional<int> ExitStatus() override {
+    std::lock_guard lock(mu_);
+    if (status_) return status_;
+    pollfd p{pidfd_.Get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return std::nullopt;  // still running
+    Collect();
+    return status_;
+  }
+
+  bool OutOfMemory() const override {
+    std::lock_guard lock(mu_);
+    return oom_;
+  }
+
+  std::string Describe() const override {
+    return "container " + Short() + ", uid " + std::to_string(uid_) + ", docker";
+  }
+
+ private:
+  std::string Short() const { return id_.substr(0, 12); }
+
+  // The container's init has exited: ask the engine how. Called with mu_ held.
+  void Collect() {
+    if (killed_) {
+      status_ = SIGKILL;
+      return;
+    }
+    // The engine may learn of the exit a moment after the pidfd: wait for it, briefly.
+    auto waited =
+        client_->Expect("wait for container", "POST",
+                        "/containers/" + id_ + "/wait?condition=not-running", std::nullopt, {}, 5s);
+    auto inspected = client_->Expect("inspect container", "GET", "/containers/" + id_ + "/json");
+    auto state = inspected
+                     ? docker::ParseState(inspected->body)
+                     : common::Result<docker::ContainerState>(std::unexpected(inspected.error()));
+    if (!state) {
+      spdlog::warn("container {} exited; its status is unknown: {}", Short(),
+                   state.error().message);
+      status_ = 255 << 8;
+      return;
+    }
+    oom_ = state->oom_killed;
+    status_ = docker::WaitStatusFromExitCode(state->exit_code);
+  }
+
+  std::shared_ptr<docker::Client> client_;
+  std::string id_;
+  common::UniqueFd pidfd_;
+  std::string worker_dir_;
+  unsigned uid_;
+  std::function<void()> release_uid_;
+  mutable std::mutex mu_;
+  bool killed_ = false;        // guarded by mu_
+  bool oom_ = false;           // guarded by mu_
+  std::optional<int> status_;  // guarded by mu_
+};
+
+}  // namespace
+
+DockerLauncher::DockerLauncher(DockerOptions options)
+    : options_(std::move(options)),
+      client_(std::make_shared<docker::Client>(options_.socket)),
+      uids_(options_.instance) {}
+
+common::Result<void> DockerLauncher::Check() {
+  auto version = client_->Ping();
+  if (!version) return std::unexpected(version.error());
+  auto image = client_->Call("GET", "/images/" + options_.image + "/json");
+  if (!image) return std::unexpected(image.error());
+  if (image->status == 404) {
+    return common::Fail("docker: the worker image " + options_.image +
+                        " does not exist (build it with docker/worker/build-image.sh)");
+  }
+  if (image->status != 200) return std::unexpected(docker::EngineError("inspect image", *image));
+  spdlog::info("docker engine at {} (API {}), worker image {}", client_->SocketPath(), *version,
+               options_.image);
+  return {};
+}
+
+common::Result<int> DockerLauncher::SweepStale() {
+  auto list = client_->Expect(
+      "list containers", "GET",
+      "/containers/json?all=true&filters=" + docker::InstanceFilter(options_.instance));
+  if (!list) return std::unexpected(list.error());
+  auto ids = docker::ParseContainerIds(list->body);
+  if (!ids) return std::unexpected(ids.error());
+  for (const std::string& id : *ids) {
+    auto removed =
+        client_->Expect("remove stale container", "DELETE",
+                        "/containers/" + id + "?force=true&v=true", std::nullopt, {404}, 30s);
+    if (!removed) return std::unexpected(removed.error());
+    spdlog::info("removed stale container {}", id.substr(0, 12));
+  }
+  std::lock_guard lock(mu_);
+  swept_ = true;
+  return static_cast<int>(ids->size());
+}
+
+common::Result<std::string> DockerLauncher::Create(const WorkerSpec& spec, const std::string& name,
+                                                   const nlohmann::json& body) {
+  for (int attempt = 0;; ++attempt) {
+    auto created = client_->Call("POST", "/containers/create?name=" + name, body, 60s);
+    if (!created) return std::unexpected(created.error());
+    if (created->status == 201) {
+      const auto json = nlohmann::json::parse(created->body, nullptr, false);
+      if (!json.is_object() || !json.contains("Id") || !json["Id"].is_string())
+        return common::Fail("docker: create container: answer has no Id");
+      return json["Id"].get<std::string>();
+    }
+    // A container of that name is left over (an earlier run of this instance): replace it.
+    if (created->status == 409 && attempt == 0) {
+      spdlog::warn("worker {}: removing leftover container {}", spec.name, name);
+      auto removed =
+          client_->Expect("remove leftover container", "DELETE",
+                          "/containers/" + name + "?force=true&v=true", std::nullopt, {404}, 30s);
+      if (!removed) return std::unexpected(removed.error());
+      continue;
+    }
+    return std::unexpected(docker::EngineError("create container", *created));
+  }
+}
+
+common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec& spec) {
+  bool swept;
+  {
+    std::lock_guard lock(mu_);
+    swept = swept_;
+  }
+  if (!swept) {
+    auto stale = SweepStale();
+    if (!stale) return std::unexpected(stale.error());
+  }
+  auto [uid, release] = uids_.Take();
+  common::Defer undo_uid([&] { release(); });
+
+  // The kernel creates its sockets in the worker directory and reads its own view of the
+  // connection (socket paths under /run/kernel), as in the namespaces backend.
+  const fs::path inside_file = spec.dir / "kernel-sandbox.json";
+  const std::string inside_path = std::string(kKernelDir) + "/" + inside_file.filename().string();
+  const jupyter::ConnectionInfo inside = spec.connection.WithPrefix(std::string(kKernelDir) + "/k");
+  if (auto written = jupyter::WriteConnectionFile(inside, inside_file); !written) {
+    return std::unexpected(written.error());
+  }
+  if (::chown(spec.dir.c_str(), uid, uid) != 0 || ::chown(inside_file.c_str(), uid, uid) != 0) {
+    return common::ErrnoFail("chown(" + spec.dir.string() + ")");
+  }
+
+  WorkerSpec in_image = spec;
+  in_image.python = options_.python;
+  const std::string name = "code-interpreter-" + options_.instance + "-" + spec.name;
+  auto id = Create(spec, name,
+                   docker::CreateBody(options_, spec, KernelCommand(in_image, inside_path), uid));
+  if (!id) return std::unexpected(id.error());
+  common::Defer undo_container([&] {
+    (void)client_->Call("DELETE", "/containers/" + *id + "?force=true&v=true", std::nullopt, 30s);
+  });
+
+  if (auto started = client_->Expect("start container", "POST", "/containers/" + *id + "/start",
+                                     std::nullopt, {}, 60s);
+      !started) {
+    return std::unexpected(started.error());
+  }
+  auto inspected = client_->Expect("inspect container", "GET", "/containers/" + *id + "/json");
+  if (!inspected) return std::unexpected(inspected.error());
+  auto state = docker::ParseState(inspected->body);
+  if (!state) return std::unexpected(state.error());
+  if (!state->running || state->pid <= 0) {
+    return common::Fail("docker: container exited at once (exit code " +
+                        std::to_string(state->exit_code) +
+                        (state->error.empty() ? "" : ", " + state->error) + ")");
+  }
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, state->pid, 0));
+  if (pidfd < 0) {
+    return common::ErrnoFail("pidfd_open(container init " + std::to_string(state->pid) +
+                             "; the gateway must share the host's pid namespace)");
+  }
+  common::UniqueFd exit_fd(pidfd);
+  // The pid could have been reused between inspect and pidfd_open: check it is still ours.
+  auto again = client_->Expect("inspect container", "GET", "/containers/" + *id + "/json");
+  if (!again) return std::unexpected(again.error());
+  auto still = docker::ParseState(again->body);
+  if (!still) return std::unexpected(still.error());
+  if (!still->running || still->pid != state->pid)
+    return common::Fail("docker: container exited during start (exit code " +
+                        std::to_string(still->exit_code) + ")");
+
+  undo_container.Cancel();
+  undo_uid.Cancel();
+  return std::make_unique<Container>(client_, *id, std::move(exit_fd), spec.dir.string(), uid,
+                                     std::move(release));
+}
+
+}  // namespace sandbox

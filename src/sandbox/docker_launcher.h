@@ -1,0 +1,88 @@
+// DockerLauncher ("--sandbox=docker"): each kernel in a container of its own, created through
+// the Docker Engine API: no network, read-only root, size-limited tmpfs /tmp and home, memory
+// (swap equal to memory), pids and CPU limits, every capability dropped, no-new-privileges,
+// Docker's default seccomp profile, an init process, and a non-root uid of its own (the same
+// per-instance uid ranges as the namespaces backend). The worker directory is bind-mounted at
+// /run/kernel: the kernel's ipc:// sockets appear there and the gateway talks ZeroMQ to them
+// directly, as with the other backends.
+//
+// Containers carry the label managed-by=code-interpreter and this instance's id; those left
+// by an earlier run of the same instance are removed before the first launch. The exit of a
+// container is watched through a pidfd on its init process (the gateway must share the host's
+// pid namespace), so a dead kernel is noticed at once without polling the engine.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sandbox/docker_client.h"
+#include "sandbox/launcher.h"
+#include "sandbox/limits.h"
+#include "sandbox/uid_slots.h"
+
+namespace sandbox {
+
+struct DockerOptions {
+  std::string socket = "/var/run/docker.sock";
+  std::string image = "code-interpreter-worker:latest";
+  std::string instance;  // "i-<hash>" (NamespacesLauncher::ScopeFor(runtime dir))
+  std::string python = "/usr/bin/python3";  // inside the image
+  Limits limits;
+};
+
+namespace docker {
+
+inline constexpr const char* kManagedLabel = "managed-by";
+inline constexpr const char* kManagedValue = "code-interpreter";
+inline constexpr const char* kInstanceLabel = "org.code-interpreter.instance";
+
+// What the pool needs to know of a container, from GET /containers/{id}/json.
+struct ContainerState {
+  bool running = false;
+  int pid = 0;  // host pid of the container's init while running
+  bool oom_killed = false;
+  int exit_code = 0;
+  std::string error;  // the engine's State.Error ("" when none)
+};
+
+// The body of POST /containers/create for one worker.
+nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
+                          const std::vector<std::string>& argv, unsigned uid);
+common::Result<ContainerState> ParseState(const std::string& inspect_body);
+// Ids of the containers in a GET /containers/json answer.
+common::Result<std::vector<std::string>> ParseContainerIds(const std::string& list_body);
+// A container's exit code as a waitpid-style status (the init reports 128+n for signal n).
+int WaitStatusFromExitCode(int exit_code);
+// The percent-encoded `filters` query value selecting one instance's containers.
+std::string InstanceFilter(const std::string& instance);
+
+}  // namespace docker
+
+class DockerLauncher final : public Launcher {
+ public:
+  explicit DockerLauncher(DockerOptions options);
+
+  // The engine answers and the image exists. Failures are not fatal: the gateway keeps
+  // serving (with 503s) and the next launch tries again.
+  common::Result<void> Check();
+  // Removes this instance's containers left by an earlier run; returns how many.
+  common::Result<int> SweepStale();
+
+  std::string Name() const override { return "docker"; }
+  common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
+
+ private:
+  common::Result<std::string> Create(const WorkerSpec& spec, const std::string& name,
+                                     const nlohmann::json& body);
+
+  DockerOptions options_;
+  std::shared_ptr<docker::Client> client_;
+  UidSlots uids_;
+  std::mutex mu_;
+  bool swept_ = false;  // guarded by mu_
+};
+
+}  // namespace sandbox
