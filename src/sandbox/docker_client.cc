@@ -25,8 +25,11 @@ std::pair<int, int> ParseVersion(const std::string& v) {
   int major = 0, minor = 0;
   const auto dot = v.find('.');
   if (dot == std::string::npos) return {0, 0};
-  std::from_chars(v.data(), v.data() + dot, major);
-  std::from_chars(v.data() + dot + 1, v.data() + v.size(), minor);
+  const char* end = v.data() + v.size();
+  const auto a = std::from_chars(v.data(), v.data() + dot, major);
+  const auto b = std::from_chars(v.data() + dot + 1, end, minor);
+  if (a.ec != std::errc() || a.ptr != v.data() + dot || b.ec != std::errc() || b.ptr != end)
+    return {0, 0};
   return {major, minor};
 }
 
@@ -122,22 +125,28 @@ common::Result<Response> Client::Raw(const std::string& method, const std::strin
   return response;
 }
 
-common::Result<std::string> Client::Version() {
+common::Result<std::string> Client::Version(std::chrono::milliseconds timeout) {
   {
     std::lock_guard lock(mu_);
     if (!version_.empty()) return version_;
   }
-  return Ping();
+  return Ping(timeout);
 }
 
-common::Result<std::string> Client::Ping() {
-  auto response = Raw("GET", "/_ping", "", timeout_);
-  if (!response) {
+common::Result<std::string> Client::Ping(std::optional<std::chrono::milliseconds> timeout) {
+  auto response = Raw("GET", "/_ping", "", timeout.value_or(timeout_));
+  const auto forget = [this] {
     std::lock_guard lock(mu_);
     version_.clear();
+  };
+  if (!response) {
+    forget();
     return std::unexpected(response.error());
   }
-  if (response->status != 200) return std::unexpected(EngineError("ping", *response));
+  if (response->status != 200) {
+    forget();
+    return std::unexpected(EngineError("ping", *response));
+  }
   auto version = NegotiateVersion(response->api_version);
   if (!version) return version;
   std::lock_guard lock(mu_);
@@ -148,10 +157,15 @@ common::Result<std::string> Client::Ping() {
 common::Result<Response> Client::Call(const std::string& method, const std::string& target,
                                       const std::optional<nlohmann::json>& body,
                                       std::optional<std::chrono::milliseconds> timeout) {
-  auto version = Version();
+  // Negotiation counts against the call's own deadline: a call never waits longer than asked.
+  const auto deadline = timeout.value_or(timeout_);
+  const auto begin = std::chrono::steady_clock::now();
+  auto version = Version(deadline);
   if (!version) return std::unexpected(version.error());
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - begin);
   auto response = Raw(method, "/v" + *version + target, body ? body->dump() : std::string(),
-                      timeout.value_or(timeout_));
+                      std::max(deadline - spent, std::chrono::milliseconds(1)));
   if (!response) {
     // The engine may come back as another version: negotiate again next time.
     std::lock_guard lock(mu_);

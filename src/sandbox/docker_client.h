@@ -63,12 +63,12 @@ class Client {
                                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   // GET /_ping: the engine is up; negotiates the version. Returns the version in use.
-  common::Result<std::string> Ping();
+  common::Result<std::string> Ping(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
  private:
   common::Result<Response> Raw(const std::string& method, const std::string& target,
                                const std::string& body, std::chrono::milliseconds timeout);
-  common::Result<std::string> Version();
+  common::Result<std::string> Version(std::chrono::milliseconds timeout);
 
   std::string socket_path_;
   std::chrono::milliseconds timeout_;

@@ -7,8 +7,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <filesystem>
+#include <type_traits>
 
 #include "common/defer.h"
 #include "common/unique_fd.h"
@@ -110,12 +112,26 @@ common::Result<ContainerState> ParseState(const std::string& inspect_body) {
   if (!json.is_object() || !json.contains("State") || !json["State"].is_object())
     return common::Fail("docker: container inspect answer has no State");
   const auto& state = json["State"];
+  // Fields of an unexpected type read as absent: the engine's answer is not trusted blindly.
+  const auto field = [&state](const char* name, auto fallback) {
+    using T = decltype(fallback);
+    const auto it = state.find(name);
+    if (it == state.end()) return fallback;
+    if constexpr (std::is_same_v<T, bool>) {
+      return it->is_boolean() ? it->template get<bool>() : fallback;
+    } else if constexpr (std::is_same_v<T, int>) {
+      return it->is_number_integer() && *it >= INT_MIN && *it <= INT_MAX ? it->template get<int>()
+                                                                         : fallback;
+    } else {
+      return it->is_string() ? it->template get<std::string>() : fallback;
+    }
+  };
   ContainerState out;
-  out.running = state.value("Running", false);
-  out.pid = state.value("Pid", 0);
-  out.oom_killed = state.value("OOMKilled", false);
-  out.exit_code = state.value("ExitCode", 0);
-  out.error = state.value("Error", "");
+  out.running = field("Running", false);
+  out.pid = field("Pid", 0);
+  out.oom_killed = field("OOMKilled", false);
+  out.exit_code = field("ExitCode", 0);
+  out.error = field("Error", std::string());
   return out;
 }
 
@@ -175,8 +191,10 @@ class Container final : public Sandbox {
         client_->Expect("remove container", "DELETE", "/containers/" + id_ + "?force=true&v=true",
                         std::nullopt, {404}, 30s);
     if (!removed) {
+      // The container may still run: its uid stays taken until the gateway restarts.
       spdlog::error("{} (container {} is left to the next start's sweep)", removed.error().message,
                     Short());
+      return;
     }
     release_uid_();
   }

@@ -19,9 +19,14 @@
 
 namespace testing_support {
 
-ServerProcess::ServerProcess(std::vector<std::string> extra) {
-  char templ[] = "/tmp/ci-test-XXXXXX";
-  dir_ = ::mkdtemp(templ);
+ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir) {
+  if (dir.empty()) {
+    char templ[] = "/tmp/ci-test-XXXXXX";
+    dir_ = ::mkdtemp(templ);
+  } else {
+    dir_ = std::move(dir);
+    owns_dir_ = false;
+  }
   runtime_dir_ = dir_ + "/run";
   const std::string state_dir = dir_ + "/state";
   std::vector<std::string> args = {CI_BINARY,  "serve",         "--sandbox=" + TestSandbox(),
@@ -69,9 +74,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
   std::getline(token_file, token_);
 }
 
-int ServerProcess::Stop() {
+int ServerProcess::Signal(int signal) {
   if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
+  ::kill(pid_, signal);
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
@@ -84,7 +89,7 @@ ServerProcess::~ServerProcess() {
   if (reader_.joinable()) reader_.join();
   if (stderr_fd_ >= 0) ::close(stderr_fd_);
   std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
+  if (owns_dir_) std::filesystem::remove_all(dir_, ec);
 }
 
 std::string ServerProcess::Log() {

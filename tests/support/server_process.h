@@ -3,6 +3,7 @@
 // stderr collected by a thread. The destructor stops the server with SIGTERM.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -18,8 +19,9 @@ namespace testing_support {
 class ServerProcess {
  public:
   // `extra` are appended to: serve --sandbox=<TestSandbox()> --listen 127.0.0.1:0 --state-dir ...
-  // --runtime-dir ...
-  explicit ServerProcess(std::vector<std::string> extra = {});
+  // --runtime-dir ... With `dir`, the state and runtime dirs live there (a test that restarts
+  // a server on the same dirs owns it); otherwise in a private temporary directory.
+  explicit ServerProcess(std::vector<std::string> extra = {}, std::string dir = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -32,12 +34,15 @@ class ServerProcess {
   HttpClient Client() const { return HttpClient(port_, token_); }
 
   // Sends SIGTERM and waits for exit; returns the exit status (waitpid format), or -1.
-  int Stop();
+  int Stop() { return Signal(SIGTERM); }
+  // Sends `signal` (SIGKILL: a crash) and waits for exit; the same return value.
+  int Signal(int signal);
   // Everything the server logged so far.
   std::string Log();
 
  private:
   std::string dir_;
+  bool owns_dir_ = true;
   std::string runtime_dir_;
   std::string token_;
   pid_t pid_ = -1;
