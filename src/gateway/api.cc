@@ -46,6 +46,8 @@ int HttpStatusFor(const pool::ExecuteOutcome& outcome) {
       return 429;
     case pool::Outcome::kReleased:
       return 409;
+    case pool::Outcome::kAbandoned:
+      return 499;  // nobody reads it: the client closed the connection
   }
   return 500;
 }

@@ -1,12 +1,14 @@
 #include "gateway/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <optional>
 #include <unordered_set>
 
@@ -33,6 +35,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   pool::Sessions& sessions;
   tcp::acceptor acceptor;
   bool stopping = false;
+  std::uint64_t next_request_id = 0;
   std::unordered_set<Connection*> connections;
 };
 
@@ -105,15 +108,36 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     req.body = std::move(request.body());
     const bool keep_alive = request.keep_alive();
     busy_ = true;
+    req.id = ++server_->next_request_id;
+    pending_ = req.id;
     stream_.expires_never();  // an execution may take minutes; its own timeout applies
     HandleRequest(req, server_->config.router, server_->sessions,
                   [self = shared_from_this(), keep_alive](HttpResponse response) {
                     self->Reply(std::move(response), keep_alive);
                   });
+    if (pending_ == req.id) WatchForHangup(req.id);
+  }
+
+  // While a request waits for its answer, a client that closes its connection abandons it:
+  // the pool interrupts the execution instead of finishing work nobody will read. Data
+  // from the client (a pipelined request) ends the watch; it is read after the answer.
+  void WatchForHangup(std::uint64_t id) {
+    stream_.socket().async_wait(
+        tcp::socket::wait_read, [self = shared_from_this(), id](beast::error_code ec) {
+          if (ec || self->pending_ != id) return;
+          char byte;
+          const ssize_t n =
+              ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+            return;
+          spdlog::debug("client closed the connection while request {} was pending", id);
+          self->server_->sessions.Abandon(id);
+        });
   }
 
   void Reply(HttpResponse response, bool keep_alive) {
     busy_ = true;
+    pending_ = 0;
     if (server_->stopping) keep_alive = false;
     auto message = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), 11);
@@ -161,6 +185,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   std::array<char, 4096> scratch_;
   bool busy_ = false;
   bool first_ = true;
+  std::uint64_t pending_ = 0;  // the id of the request waiting for its answer, else 0
 };
 
 void HttpServer::Impl::DoAccept() {

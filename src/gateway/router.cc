@@ -48,6 +48,7 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   if (path == "/execute") {
     auto command = ParseExecute(request.body, config);
     if (!command) return respond(ErrorResponse(400, command.error().message));
+    command->ticket = request.id;
     sessions.Execute(std::move(*command),
                      [respond = std::move(respond)](pool::ExecuteOutcome outcome) {
                        respond(ExecuteResponse(outcome));

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@ struct HttpRequest {
   std::string target;                     // path, possibly with a query string
   std::optional<std::string> auth_token;  // X-Auth-Token, when present
   std::string body;
+  std::uint64_t id = 0;  // unique per server run; lets the connection abandon the request
 };
 
 struct HttpResponse {

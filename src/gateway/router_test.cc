@@ -64,7 +64,7 @@ class RouterTest : public ::testing::Test {
 
   HttpResponse Send(const std::string& method, const std::string& target,
                     const std::string& body = "", std::optional<std::string> token = kToken) {
-    const HttpRequest request{method, target, std::move(token), body};
+    const HttpRequest request{method, target, std::move(token), body, ++next_id_};
     int responses = 0;
     HttpResponse response;
     HandleRequest(request, config_, sessions_, [&](HttpResponse r) {
@@ -76,6 +76,8 @@ class RouterTest : public ::testing::Test {
   }
 
   HttpResponse Execute(const json& body) { return Send("POST", "/execute", body.dump()); }
+
+  std::uint64_t next_id_ = 0;
 
   static json Body(const HttpResponse& response) {
     json body = json::parse(response.body, nullptr, false);
@@ -214,6 +216,7 @@ TEST_F(RouterTest, ValidExecuteIsPassedToThePool) {
       << "256 bytes is the limit, inclusive";
   EXPECT_EQ(sessions_.commands[0].code, "x = 1");
   EXPECT_FALSE(sessions_.commands[0].timeout.has_value()) << "no timeout means the pool default";
+  EXPECT_EQ(sessions_.commands[0].ticket, next_id_) << "the request id lets a hang-up abandon it";
 }
 
 TEST_F(RouterTest, ValidTimeoutIsPassedInMilliseconds) {

@@ -51,6 +51,7 @@ struct Running {
   std::unique_ptr<asio::steady_timer> timer;
   bool timed_out = false;          // the deadline passed and an interrupt was sent
   bool killed_on_timeout = false;  // the interrupt did not take; the worker is being destroyed
+  bool abandoned = false;          // the client went away and an interrupt was sent
   std::string died;                // set when the kernel died during this execution
 };
 
@@ -458,7 +459,16 @@ struct Pool::Impl {
     spdlog::warn("user \"{}\": execution exceeded {} s, interrupting worker {}",
                  common::Printable(user, 64), Seconds(running.timeout),
                  workers.at(session->worker)->name);
-    transport.Interrupt(session->worker);
+    InterruptWithGrace(*session);
+  }
+
+  // Interrupts the running execution; if it has not stopped after the grace period, the
+  // kernel is replaced (OnGraceExpired).
+  void InterruptWithGrace(Session& session) {
+    Running& running = *session.running;
+    const std::string user = session.user;
+    const std::uint64_t exec_id = running.exec_id;
+    transport.Interrupt(session.worker);
     running.timer->expires_after(config.interrupt_grace);
     running.timer->async_wait([this, user, exec_id](const boost::system::error_code& ec) {
       if (!ec) OnGraceExpired(user, exec_id);
@@ -517,7 +527,16 @@ struct Pool::Impl {
                   out.duration.count(), result.status.empty() ? "no reply" : result.status,
                   out.detail.empty() ? "" : " (" + out.detail + ")");
     out.result = std::move(result);
-    if (!session->lost_notice.empty()) {
+    if (running.abandoned) {
+      // Nobody reads this answer: a loss of state is told with the user's next one instead.
+      if (!out.state_preserved && session->lost_notice.empty()) {
+        session->lost_notice =
+            "An earlier execution was interrupted because its client disconnected, and the "
+            "kernel had to be replaced: the session's state was lost.";
+      }
+      out.outcome = Outcome::kAbandoned;
+      out.detail = "The client disconnected; the execution was interrupted.";
+    } else if (!session->lost_notice.empty()) {
       out.notice = std::exchange(session->lost_notice, {});
       out.state_preserved = false;
     }
@@ -664,6 +683,34 @@ void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> d
   session.last_active = std::chrono::steady_clock::now();
   session.queue.push_back(Job{std::move(command), std::move(done)});
   p.Pump(session);
+}
+
+void Pool::Abandon(std::uint64_t ticket) {
+  Impl& p = *impl_;
+  if (ticket == 0) return;
+  for (auto& [user, session] : p.sessions) {
+    for (auto it = session.queue.begin(); it != session.queue.end(); ++it) {
+      if (it->command.ticket != ticket) continue;
+      Job job = std::move(*it);
+      session.queue.erase(it);
+      spdlog::info("user \"{}\": client disconnected; queued execution dropped",
+                   common::Printable(user, 64));
+      const std::string who = user;  // `done` may end the session
+      job.done(
+          Refusal(Outcome::kAbandoned, "The client disconnected before the execution started"));
+      p.EraseIfEmpty(who);
+      return;
+    }
+    if (session.running && session.running->job.command.ticket == ticket) {
+      Running& running = *session.running;
+      if (running.abandoned || running.timed_out || session.worker == 0) return;
+      running.abandoned = true;
+      spdlog::info("user \"{}\": client disconnected; interrupting worker {}",
+                   common::Printable(user, 64), p.workers.at(session.worker)->name);
+      p.InterruptWithGrace(session);
+      return;
+    }
+  }
 }
 
 bool Pool::Release(const std::string& user) {

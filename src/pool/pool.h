@@ -62,6 +62,7 @@ class Pool final : public Sessions {
 
   void Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) override;
   bool Release(const std::string& user) override;
+  void Abandon(std::uint64_t ticket) override;
   PoolStatus Status() const override;
 
   // Ends sessions idle since before `now - idle_timeout`; runs periodically, public for tests.

@@ -295,13 +295,15 @@ class PoolTest : public ::testing::Test {
     });
   }
 
-  std::shared_ptr<Reply> Exec(const std::string& user, std::string code = "x") {
+  std::shared_ptr<Reply> Exec(const std::string& user, std::string code = "x",
+                              std::uint64_t ticket = 0) {
     auto reply = std::make_shared<Reply>();
-    pool_->Execute({.user = user, .code = std::move(code), .timeout = std::nullopt},
-                   [reply](ExecuteOutcome outcome) {
-                     ++reply->calls;
-                     reply->outcome = std::move(outcome);
-                   });
+    pool_->Execute(
+        {.user = user, .code = std::move(code), .timeout = std::nullopt, .ticket = ticket},
+        [reply](ExecuteOutcome outcome) {
+          ++reply->calls;
+          reply->outcome = std::move(outcome);
+        });
     return reply;
   }
 
@@ -532,6 +534,75 @@ TEST_F(PoolTest, TimeoutReplacesTheKernelWhenTheInterruptDoesNotTake) {
   EXPECT_EQ(next->outcome.outcome, Outcome::kCompleted);
   EXPECT_TRUE(next->outcome.state_preserved);  // the loss was already reported
   EXPECT_EQ(reply->calls, 1);
+}
+
+TEST_F(PoolTest, AbandonedRunningExecutionIsInterruptedAndTheSessionKept) {
+  PoolConfig config = Config(1);
+  config.interrupt_grace = milliseconds(60 * 1000);
+  StartPool(config);
+  ASSERT_TRUE(MakeReady(1));
+
+  auto reply = Exec("alice", "import time; time.sleep(60)", 7);
+  pool_->Abandon(8);  // someone else's ticket: nothing happens
+  pool_->Abandon(0);
+  EXPECT_TRUE(transport_.interrupts.empty());
+  pool_->Abandon(7);
+  EXPECT_EQ(transport_.interrupts, (std::vector<KernelId>{1}));
+  pool_->Abandon(7);  // a second hang-up notice does not interrupt again
+  EXPECT_EQ(transport_.interrupts.size(), 1u);
+  EXPECT_FALSE(reply->done());
+
+  transport_.Complete(1, Interrupted());
+  ASSERT_TRUE(reply->done());
+  EXPECT_EQ(reply->outcome.outcome, Outcome::kAbandoned);
+  EXPECT_FALSE(transport_.Disconnected(1));
+  auto next = Exec("alice");
+  EXPECT_EQ(LastExecuteId(), 1u);  // the same kernel, state kept
+  transport_.Complete(1, Ok());
+  EXPECT_TRUE(next->outcome.state_preserved);
+  EXPECT_TRUE(next->outcome.notice.empty());
+}
+
+TEST_F(PoolTest, AbandonedExecutionWhoseInterruptFailsReportsTheLossWithTheNextResponse) {
+  PoolConfig config = Config(1);
+  config.interrupt_grace = milliseconds(50);
+  StartPool(config);
+  ASSERT_TRUE(MakeReady(1));
+
+  auto reply = Exec("alice", "while True: pass", 3);
+  pool_->Abandon(3);
+  ASSERT_TRUE(RunUntil([&] { return reply->done(); }));
+  EXPECT_EQ(reply->outcome.outcome, Outcome::kAbandoned);
+  EXPECT_TRUE(Killed(1));
+
+  ASSERT_TRUE(MakeReady(2));
+  auto next = Exec("alice");
+  transport_.Complete(2, Ok());
+  ASSERT_TRUE(next->done());
+  EXPECT_FALSE(next->outcome.state_preserved);
+  EXPECT_NE(next->outcome.notice.find("client disconnected"), std::string::npos)
+      << next->outcome.notice;
+}
+
+TEST_F(PoolTest, AbandonedQueuedExecutionIsDroppedWithoutRunning) {
+  StartPool(Config(1));
+  ASSERT_TRUE(MakeReady(1));
+
+  auto first = Exec("alice", "first", 1);
+  auto second = Exec("alice", "second", 2);
+  auto third = Exec("alice", "third", 3);
+  pool_->Abandon(2);
+  ASSERT_TRUE(second->done());
+  EXPECT_EQ(second->outcome.outcome, Outcome::kAbandoned);
+  EXPECT_TRUE(transport_.interrupts.empty());
+
+  transport_.Complete(1, Ok());
+  ASSERT_TRUE(first->done());
+  ASSERT_EQ(transport_.executes.size(), 2u);
+  EXPECT_EQ(transport_.executes.back().code, "third");
+  transport_.Complete(1, Ok());
+  EXPECT_EQ(third->outcome.outcome, Outcome::kCompleted);
+  EXPECT_EQ(second->calls, 1);
 }
 
 TEST_F(PoolTest, KernelDyingDuringExecutionAnswersKernelDied) {

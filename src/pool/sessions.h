@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@ struct ExecuteCommand {
   std::string user;
   std::string code;
   std::optional<std::chrono::milliseconds> timeout;  // default when absent
+  std::uint64_t ticket = 0;  // the request's id, for Abandon(); 0: cannot be abandoned
 };
 
 enum class Outcome {
@@ -27,6 +29,7 @@ enum class Outcome {
   kQueueFull,     // the user already has too many executions queued
   kReleased,      // the session was released while this execution waited or ran
   kShuttingDown,  // the service is stopping
+  kAbandoned,     // the client went away; a running execution was interrupted
 };
 
 struct ExecuteOutcome {
@@ -61,6 +64,11 @@ class Sessions {
   virtual void Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) = 0;
   // Destroys the user's worker at once; true when the user had a session.
   virtual bool Release(const std::string& user) = 0;
+  // The client of the execution with this ticket went away: a queued execution is dropped, a
+  // running one is interrupted (and its kernel replaced if the interrupt does not take, as on
+  // a timeout), so that nobody's kernel stays busy for an answer no one will read. `done`
+  // is still called once. Unknown tickets are ignored.
+  virtual void Abandon(std::uint64_t /*ticket*/) {}
   virtual PoolStatus Status() const = 0;
 };
 

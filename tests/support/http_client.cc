@@ -88,7 +88,9 @@ HttpReply HttpClient::Request(const std::string& method, const std::string& path
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   request += "\r\n" + body;
-  return Parse(Raw(request));
+  // No half-close: the gateway takes a client that closes its side while waiting for the
+  // answer as gone, and abandons (interrupts) the execution.
+  return Parse(RawWithoutShutdown(request));
 }
 
 HttpReply HttpClient::Get(const std::string& path, bool with_token) const {
