@@ -70,6 +70,6 @@ tar -C "$rootfs" --numeric-owner -c . | docker import \
   --change 'ENV LANG=C.UTF-8 HOME=/home/sandbox' \
   --change 'USER 1000:1000' \
   --change 'WORKDIR /home/sandbox' \
-  --change 'CMD ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "/run/kernel/kernel.json"]' \
+  --change 'CMD ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "/run/kernel/kernel-sandbox.json"]' \
   - "$image" >/dev/null
 echo "built $image (recipe $recipe)"
