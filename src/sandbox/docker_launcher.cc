@@ -17,6 +17,7 @@
 #include "jupyter/connection.h"
 #include "sandbox/init_spec.h"
 #include "sandbox/process_launcher.h"
+#include "sandbox/seccomp.h"
 
 namespace sandbox {
 namespace docker {
@@ -75,7 +76,11 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
       {"PidsLimit", static_cast<std::int64_t>(limits.pids)},
       {"NanoCpus", static_cast<std::int64_t>(limits.cpus * 1e9)},
       {"CapDrop", {"ALL"}},
-      {"SecurityOpt", {"no-new-privileges"}},
+      // Our own allowlist (the namespaces backend's), not the engine's default profile: older
+      // engines allow ptrace (of the container's init, which runs as the kernel's uid) and
+      // io_uring.
+      {"SecurityOpt", {"no-new-privileges", "seccomp=" + DockerSeccompProfile()}},
+      {"CgroupnsMode", "private"},  // /proc/self/cgroup shows "/", not the host's path
       {"Init", true},
       {"IpcMode", "private"},
       {"ShmSize", 64 << 20},

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -233,7 +234,25 @@ TEST_F(CreateBodyTest, Hardening) {
   EXPECT_EQ(host["NetworkMode"], "none");
   EXPECT_EQ(host["ReadonlyRootfs"], true);
   EXPECT_EQ(host["CapDrop"], json::array({"ALL"}));
-  EXPECT_EQ(host["SecurityOpt"], json::array({"no-new-privileges"}));
+  ASSERT_EQ(host["SecurityOpt"].size(), 2u);
+  EXPECT_EQ(host["SecurityOpt"][0], "no-new-privileges");
+  EXPECT_EQ(host["CgroupnsMode"], "private");
+  // Our own seccomp allowlist, as a Docker profile: EPERM by default, no ptrace, no io_uring.
+  const std::string opt = host["SecurityOpt"][1].get<std::string>();
+  ASSERT_EQ(opt.rfind("seccomp=", 0), 0u) << opt.substr(0, 40);
+  const json profile = json::parse(opt.substr(8));
+  EXPECT_EQ(profile["defaultAction"], "SCMP_ACT_ERRNO");
+  EXPECT_EQ(profile["defaultErrnoRet"], 1);
+  std::set<std::string> allowed;
+  for (const auto& rule : profile["syscalls"]) {
+    if (rule["action"] == "SCMP_ACT_ALLOW" && !rule.contains("args"))
+      for (const auto& name : rule["names"]) allowed.insert(name.get<std::string>());
+  }
+  for (const char* name : {"read", "write", "execve", "wait4", "rt_sigtimedwait", "futex"})
+    EXPECT_TRUE(allowed.contains(name)) << name;
+  for (const char* name : {"ptrace", "io_uring_setup", "io_uring_enter", "mount", "unshare",
+                           "setns", "bpf", "perf_event_open", "keyctl", "clone"})
+    EXPECT_FALSE(allowed.contains(name)) << name << " must not be allowed unconditionally";
   EXPECT_EQ(host["Init"], true);
   EXPECT_EQ(host["IpcMode"], "private");
   EXPECT_FALSE(host.contains("Privileged") && host["Privileged"] == true);

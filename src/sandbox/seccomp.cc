@@ -5,6 +5,7 @@
 #include <seccomp.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace sandbox {
@@ -344,6 +345,34 @@ common::Result<void> InstallSeccomp() {
     }
   }
   return Check(seccomp_load(ctx.get()), "load");
+}
+
+std::string DockerSeccompProfile() {
+  using nlohmann::json;
+  json syscalls = json::array();
+  syscalls.push_back({{"names", kAllowed}, {"action", "SCMP_ACT_ALLOW"}});
+  syscalls.push_back(
+      {{"names", kNotImplemented}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", ENOSYS}});
+  syscalls.push_back({{"names", {"clone"}},
+                      {"action", "SCMP_ACT_ALLOW"},
+                      {"args",
+                       {{{"index", 0},
+                         {"value", kNamespaceFlags},
+                         {"valueTwo", 0},
+                         {"op", "SCMP_CMP_MASKED_EQ"}}}}});
+  for (const scmp_datum_t value : kPersonalities) {
+    syscalls.push_back(
+        {{"names", {"personality"}},
+         {"action", "SCMP_ACT_ALLOW"},
+         {"args", {{{"index", 0}, {"value", value}, {"valueTwo", 0}, {"op", "SCMP_CMP_EQ"}}}}});
+  }
+  const json profile = {
+      {"defaultAction", "SCMP_ACT_ERRNO"},
+      {"defaultErrnoRet", EPERM},
+      {"architectures", {"SCMP_ARCH_X86_64"}},  // other ABIs: the engine's bad-arch action
+      {"syscalls", syscalls},
+  };
+  return profile.dump();
 }
 
 }  // namespace sandbox

@@ -5,10 +5,17 @@
 // Installed last, right before execve, in the kernel's process.
 #pragma once
 
+#include <string>
+
 #include "common/result.h"
 
 namespace sandbox {
 
 common::Result<void> InstallSeccomp();
+
+// The same filter as a Docker seccomp profile (the JSON that `docker run --security-opt
+// seccomp=<file>` reads), for the docker backend: one policy for both sandboxes, stricter
+// than the default profile of older engines (which allows ptrace and io_uring).
+std::string DockerSeccompProfile();
 
 }  // namespace sandbox
