@@ -1,7 +1,8 @@
 // DockerLauncher ("--sandbox=docker"): each kernel in a container of its own, created through
 // the Docker Engine API: no network, read-only root, size-limited tmpfs /tmp and home, memory
 // (swap equal to memory), pids and CPU limits, every capability dropped, no-new-privileges,
-// Docker's default seccomp profile, an init process, and a non-root uid of its own (the same
+// our seccomp allowlist (the namespaces backend's, as a Docker profile), a private cgroup
+// namespace, an init process, and a non-root uid of its own (the same
 // per-instance uid ranges as the namespaces backend). The worker directory is bind-mounted at
 // /run/kernel: the kernel's ipc:// sockets appear there and the gateway talks ZeroMQ to them
 // directly, as with the other backends.
