@@ -13,6 +13,9 @@ packages=(
   docker.io debootstrap
   # scripts, examples
   curl python3-httpx
+  # fuzzing (clang 19: the first Debian 12 clang whose C++23 mode enables libstdc++'s
+  # <expected>; llvm-19 for llvm-symbolizer in crash reports)
+  clang-19 libclang-rt-19-dev llvm-19
 )
 
 missing=()

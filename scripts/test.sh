@@ -13,3 +13,4 @@ for preset in default asan; do
   echo "=== test: $preset"
   ctest --preset "$preset" "$@"
 done
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} ./scripts/fuzz.sh

@@ -83,9 +83,9 @@ std::string StripAnsi(std::string_view s) {
         ++j;
       }
       i = (j < s.size() && s[j] == '\x1b') ? j + 1 : j;
-    } else {
+    } else if (static_cast<unsigned char>(kind) < 0x80) {
       i += 1;  // two-byte escape
-    }
+    }          // else a lone ESC before a multi-byte character: only the ESC goes
   }
   return out;
 }

@@ -35,8 +35,39 @@ std::string IsoNow() {
   return buf;
 }
 
+// Deeper than any real message; copying or dumping a deeper value recurses once per level,
+// and a kernel could otherwise overflow the hub thread's stack with a few MB of brackets.
+constexpr int kMaxJsonDepth = 128;
+
+// True when `text`, read as JSON, nests arrays and objects deeper than `limit`.
+bool NestsDeeperThan(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 // Parses one JSON frame from the kernel; invalid UTF-8 is repaired rather than rejected.
 common::Result<json> ParseObject(const std::string& frame, const char* what) {
+  if (NestsDeeperThan(frame, kMaxJsonDepth)) {
+    return common::Fail(std::string("message ") + what + " nests deeper than " +
+                        std::to_string(kMaxJsonDepth) + " levels");
+  }
   json value = json::parse(common::IsValidUtf8(frame) ? frame : common::RepairUtf8(frame), nullptr,
                            /*allow_exceptions=*/false);
   if (!value.is_object())
