@@ -39,6 +39,10 @@ struct PendingReady {
 
 struct PendingExec {
   std::string msg_id;
+  // After an interrupt: a kernel_info_request sent behind the execution on the shell channel.
+  // The kernel handles shell requests in order, so its reply means the execution is over,
+  // even when ipykernel lost the execute_reply (an interrupt landing between requests).
+  std::string probe_id;
   OutputCollector collector;
   std::optional<Clock::time_point> idle_deadline;
   std::function<void(ExecutionResult)> done;
@@ -186,10 +190,19 @@ class KernelHub::Loop {
          {"stop_on_error", false}},
         kernel->session);
     kernel->exec.emplace(
-        PendingExec{request.MsgId(), OutputCollector(limits), std::nullopt, std::move(done)});
+        PendingExec{request.MsgId(), {}, OutputCollector(limits), std::nullopt, std::move(done)});
     if (!SendFrames(kernel->shell, Encode(request, kernel->key))) {
       spdlog::warn("kernel {}: execute_request could not be queued", id);
     }
+  }
+
+  void DoInterrupt(KernelId id) {
+    DoControl(id, "interrupt_request", nlohmann::json::object());
+    Kernel* kernel = Find(id);
+    if (kernel == nullptr || !kernel->exec || !kernel->exec->probe_id.empty()) return;
+    Message probe = MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session);
+    kernel->exec->probe_id = probe.MsgId();
+    SendFrames(kernel->shell, Encode(probe, kernel->key));
   }
 
   void DoControl(KernelId id, std::string_view type, nlohmann::json content) {
@@ -395,7 +408,21 @@ class KernelHub::Loop {
 
   void OnShell(Kernel& kernel, const Message& message) {
     const std::string type = message.MsgType();
-    if (type == "kernel_info_reply" && kernel.ready) {
+    if (type == "kernel_info_reply" && kernel.exec && !kernel.exec->probe_id.empty() &&
+        message.ParentId() == kernel.exec->probe_id) {
+      // The interrupted execution is over and its reply never came: it was interrupted.
+      ExecutionResult& result = kernel.exec->collector.result();
+      if (!result.got_reply) {
+        spdlog::debug("kernel {}: execute_reply lost to an interrupt; the kernel is idle",
+                      kernel.id);
+        result.got_reply = true;
+        result.got_idle = true;
+        result.status = "error";
+        result.error = ExecutionError{"KeyboardInterrupt", "", {}};
+      }
+      result.got_idle = true;
+      FinishExec(kernel);
+    } else if (type == "kernel_info_reply" && kernel.ready) {
       kernel.ready->got_reply = true;
       kernel.ready->outstanding = false;
       kernel.ready->next_probe = Clock::now() + kProbeInterval;
@@ -481,9 +508,7 @@ void KernelHub::Execute(KernelId id, std::string code, OutputLimits limits,
 }
 
 void KernelHub::Interrupt(KernelId id) {
-  loop_->Submit([loop = loop_.get(), id] {
-    loop->DoControl(id, "interrupt_request", nlohmann::json::object());
-  });
+  loop_->Submit([loop = loop_.get(), id] { loop->DoInterrupt(id); });
 }
 
 void KernelHub::Shutdown(KernelId id) {
