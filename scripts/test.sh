@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds the normal and the ASan+UBSan build, runs every test in both.
+# Installs dependencies, starts a Docker engine if none runs and builds the worker image,
+# builds the normal and the ASan+UBSan build, runs every suite on the normal build and the
+# gateway suites on the sanitizer build, then fuzzes each target briefly (FUZZ_SECONDS).
 # Extra arguments go to ctest (e.g. -L unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
