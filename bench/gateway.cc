@@ -1,8 +1,7 @@
 #include "gateway.h"
 
-#include <stdlib.h>
-
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -41,8 +40,7 @@ Gateway::~Gateway() {
   server_->Stop();
   // $BENCH_LOG_DIR keeps every gateway's log (gateway-<pid>-<backend>.log) for debugging.
   if (const char* dir = std::getenv("BENCH_LOG_DIR"); dir != nullptr && *dir != '\0') {
-    std::ofstream(std::string(dir) + "/gateway-" + std::to_string(pid) + "-" + backend_ +
-                  ".log")
+    std::ofstream(std::string(dir) + "/gateway-" + std::to_string(pid) + "-" + backend_ + ".log")
         << server_->Log();
   }
   server_.reset();
@@ -107,8 +105,7 @@ bool Gateway::WaitSettled(double seconds) {
 std::vector<std::vector<pid_t>> Gateway::WorkerTrees(bool with_shim) const {
   std::vector<std::vector<pid_t>> trees;
   if (backend_ == "docker") {
-    const std::string instance =
-        sandbox::NamespacesLauncher::ScopeFor(server_->runtime_dir());
+    const std::string instance = sandbox::NamespacesLauncher::ScopeFor(server_->runtime_dir());
     for (const pid_t init : DockerInitPids(instance)) {
       trees.push_back(Tree(init));
       if (with_shim) trees.back().push_back(ParentOf(init));

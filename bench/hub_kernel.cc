@@ -82,8 +82,7 @@ HubKernel::~HubKernel() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-jupyter::ExecutionResult HubKernel::Execute(const std::string& code,
-                                            jupyter::OutputLimits limits) {
+jupyter::ExecutionResult HubKernel::Execute(const std::string& code, jupyter::OutputLimits limits) {
   // The callback runs on the hub thread and wakes this one: the same one thread hop back
   // that the gateway's io thread takes.
   std::promise<jupyter::ExecutionResult> done;

@@ -45,9 +45,8 @@ tcp::endpoint Loopback(int port) {
 // One virtual user of RunLoad: writes a step, reads its answer, writes the next.
 class Client : public std::enable_shared_from_this<Client> {
  public:
-  Client(tcp::socket socket, const Target& target, const Script& script,
-         const LoadOptions& options, Clock::time_point start, std::vector<Exchange>& out,
-         std::function<void()> on_finished)
+  Client(tcp::socket socket, const Target& target, const Script& script, const LoadOptions& options,
+         Clock::time_point start, std::vector<Exchange>& out, std::function<void()> on_finished)
       : socket_(std::move(socket)),
         target_(target),
         script_(script),
@@ -83,10 +82,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void DoRead() {
     parser_.emplace();
     parser_->body_limit(options_.max_response_bytes);
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {

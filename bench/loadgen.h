@@ -32,12 +32,12 @@ struct Script {
 };
 
 struct Exchange {
-  int status = 0;        // 0: the connection failed or was closed before the answer
-  bool ok = false;       // status 200 and `expect` found
-  double sent_ms = 0;    // since the common start, when the request had been written
-  double done_ms = 0;    // since the common start, when the whole response had arrived
+  int status = 0;         // 0: the connection failed or was closed before the answer
+  bool ok = false;        // status 200 and `expect` found
+  double sent_ms = 0;     // since the common start, when the request had been written
+  double done_ms = 0;     // since the common start, when the whole response had arrived
   std::size_t bytes = 0;  // response body size
-  std::string body;      // kept only with LoadOptions::keep_bodies
+  std::string body;       // kept only with LoadOptions::keep_bodies
 
   double LatencyMs() const { return done_ms - sent_ms; }
 };

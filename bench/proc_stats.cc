@@ -114,7 +114,9 @@ Memory MemoryOf(const std::vector<pid_t>& pids) {
   return sum;
 }
 
-double RssMb(pid_t pid) { return Field("/proc/" + std::to_string(pid) + "/status", "VmRSS") / 1024; }
+double RssMb(pid_t pid) {
+  return Field("/proc/" + std::to_string(pid) + "/status", "VmRSS") / 1024;
+}
 
 int Threads(pid_t pid) {
   return static_cast<int>(Field("/proc/" + std::to_string(pid) + "/status", "Threads"));

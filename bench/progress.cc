@@ -9,8 +9,7 @@ namespace bench {
 
 void Progress(const char* format, ...) {
   static const auto start = Clock::now();
-  std::fprintf(stderr, "[%6.1f s] ",
-               std::chrono::duration<double>(Clock::now() - start).count());
+  std::fprintf(stderr, "[%6.1f s] ", std::chrono::duration<double>(Clock::now() - start).count());
   va_list args;
   va_start(args, format);
   std::vfprintf(stderr, format, args);

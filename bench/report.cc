@@ -26,8 +26,8 @@ Percentiles Summary(std::vector<double> values) {
 
 nlohmann::json ToJson(const Percentiles& p) {
   const auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
-  return {{"n", p.n},           {"p50", num(p.p50)}, {"p95", num(p.p95)},
-          {"p99", num(p.p99)},  {"max", num(p.max)}, {"mean", num(p.mean)}};
+  return {{"n", p.n},          {"p50", num(p.p50)}, {"p95", num(p.p95)},
+          {"p99", num(p.p99)}, {"max", num(p.max)}, {"mean", num(p.mean)}};
 }
 
 std::string Format(double value) {
@@ -75,9 +75,9 @@ std::string Report::Markdown(const nlohmann::json& context) const {
     md << "| what | value | baseline / ceiling | ratio | target | met | limited by |\n";
     md << "| --- | --- | --- | --- | --- | --- | --- |\n";
     for (const Row& r : s.rows) {
-      const std::string baseline =
-          std::isnan(r.baseline) ? (r.baseline_what.empty() ? "–" : r.baseline_what)
-                                 : r.baseline_what + ": " + WithUnit(r.baseline, r.unit);
+      const std::string baseline = std::isnan(r.baseline)
+                                       ? (r.baseline_what.empty() ? "–" : r.baseline_what)
+                                       : r.baseline_what + ": " + WithUnit(r.baseline, r.unit);
       const std::string ratio =
           std::isnan(r.baseline) || std::isnan(r.value) ? "–" : Format(r.Ratio());
       const std::string met = !r.met ? "" : (*r.met ? "yes" : "**no**");

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-
 namespace bench {
 
 struct Row {
@@ -30,7 +29,7 @@ struct Section {
   std::string title;  // heading
   std::string setup;  // how it was measured, one paragraph
   std::vector<Row> rows;
-  std::vector<std::string> notes;          // extra findings, one line each
+  std::vector<std::string> notes;                  // extra findings, one line each
   nlohmann::json data = nlohmann::json::object();  // raw numbers for the JSON file
 };
 

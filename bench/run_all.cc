@@ -10,6 +10,8 @@
 // image), or with --quick only the default one.
 #include <fcntl.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -23,9 +25,6 @@
 #include <map>
 #include <sstream>
 #include <thread>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "gateway.h"
 #include "proc_stats.h"
@@ -44,9 +43,9 @@ using bench::Section;
 
 // In run order: throughput and capacity are adjacent because they share one warm pool.
 const std::vector<std::pair<std::string, std::function<Section(const RunConfig&)>>> kScenarios = {
-    {"latency", bench::RunLatency},         {"throughput", bench::RunThroughput},
-    {"capacity", bench::RunCapacity},       {"acquisition", bench::RunAcquisition},
-    {"interrupt", bench::RunInterrupt},     {"memory", bench::RunMemory},
+    {"latency", bench::RunLatency},     {"throughput", bench::RunThroughput},
+    {"capacity", bench::RunCapacity},   {"acquisition", bench::RunAcquisition},
+    {"interrupt", bench::RunInterrupt}, {"memory", bench::RunMemory},
     {"streaming", bench::RunStreaming},
 };
 
@@ -117,8 +116,8 @@ std::string Machine(int cores) {
   meminfo >> key >> kb;
   utsname u{};
   ::uname(&u);
-  return model + ", " + std::to_string(cores) + " cores, " +
-         bench::Format(kb / 1024 / 1024) + " GiB RAM, Linux " + u.release;
+  return model + ", " + std::to_string(cores) + " cores, " + bench::Format(kb / 1024 / 1024) +
+         " GiB RAM, Linux " + u.release;
 }
 
 // The source revision the binaries were built from ("-dirty": with uncommitted changes).
@@ -154,7 +153,7 @@ int main(int argc, char** argv) {
     const auto value = [&](const char* name) -> const char* {
       const std::size_t n = std::strlen(name);
       return arg.compare(0, n, name) == 0 && arg.size() > n && arg[n] == '=' ? argv[i] + n + 1
-                                                                              : nullptr;
+                                                                             : nullptr;
     };
     if (arg == "--quick") {
       config.quick = true;
@@ -206,33 +205,28 @@ int main(int argc, char** argv) {
   const auto md_path = out_dir / (stem + ".md");
   const auto json_path = out_dir / (stem + ".json");
 
-  nlohmann::json context = {{"date", Today()},
-                            {"command", command},
-                            {"machine", Machine(config.cores)},
-                            {"revision", Revision()},
-                            {"cores", config.cores},
-                            {"backends", backends},
-                            {"quick", config.quick},
-                            {"scale", config.scale},
-                            {"loadavg_before", bench::LoadAverage()}};
+  nlohmann::json context = {
+      {"date", Today()},        {"command", command},    {"machine", Machine(config.cores)},
+      {"revision", Revision()}, {"cores", config.cores}, {"backends", backends},
+      {"quick", config.quick},  {"scale", config.scale}, {"loadavg_before", bench::LoadAverage()}};
   const auto start = bench::Clock::now();
   bench::Report report;
   // Written after every scenario, so an interrupted run keeps what it measured.
   const auto write = [&] {
     context["loadavg_after"] = bench::LoadAverage();
-    context["duration_s"] =
-        std::chrono::duration<double>(bench::Clock::now() - start).count();
+    context["duration_s"] = std::chrono::duration<double>(bench::Clock::now() - start).count();
     std::ofstream(md_path) << report.Markdown(context);
     std::ofstream(json_path) << report.Json(context).dump(2) << "\n";
   };
-  bench::Progress("run_all: %s; backends:%s; load average %s", command.c_str(),
-                  [&] {
-                    std::string s;
-                    for (const auto& b : backends) s += " " + b;
-                    return s;
-                  }()
-                      .c_str(),
-                  bench::LoadAverage().c_str());
+  bench::Progress(
+      "run_all: %s; backends:%s; load average %s", command.c_str(),
+      [&] {
+        std::string s;
+        for (const auto& b : backends) s += " " + b;
+        return s;
+      }()
+          .c_str(),
+      bench::LoadAverage().c_str());
   for (const auto& [name, run] : kScenarios) {
     if (std::find(selected.begin(), selected.end(), name) == selected.end()) continue;
     report.Add(run(config));

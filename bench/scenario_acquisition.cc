@@ -26,8 +26,7 @@ struct Timings {
 // with more, the refill's kernel start runs while the first request executes.
 Timings Warm(const std::string& backend, int users, int max_workers) {
   Timings t;
-  Gateway gateway(backend,
-                  {"--min-idle", "1", "--max-workers", std::to_string(max_workers)});
+  Gateway gateway(backend, {"--min-idle", "1", "--max-workers", std::to_string(max_workers)});
   if (!gateway.ok()) return {{}, {}, users};
   SyncClient client(gateway.target());
   for (int i = 0; i < users; ++i) {
@@ -93,11 +92,15 @@ Section RunAcquisition(const RunConfig& config) {
   section.setup =
       "Warm: `serve --min-idle 1 --max-workers 1`; before each new user's first `1+1` the "
       "pool has an idle worker and nothing starting, and taking it starts nothing (the pool "
-      "is at its maximum); then " + std::to_string(kLater) +
-      " later `1+1` of the same user, then release; " + std::to_string(warm_users) +
+      "is at its maximum); then " +
+      std::to_string(kLater) + " later `1+1` of the same user, then release; " +
+      std::to_string(warm_users) +
       " users. Warm with refill: the same with `--max-workers 3`, where taking the idle "
-      "worker starts a replacement at once (the later requests wait until it is ready). Cold: `--min-idle 0`, so the first request "
-      "starts the worker (" + std::to_string(cold_users) + " users). Direct: fresh kernels "
+      "worker starts a replacement at once (the later requests wait until it is ready). Cold: "
+      "`--min-idle 0`, so the first request "
+      "starts the worker (" +
+      std::to_string(cold_users) +
+      " users). Direct: fresh kernels "
       "driven through KernelHub, first execution next to later ones, to separate the "
       "kernel's own first-execution cost from the gateway's. Values are p50 in ms.";
   for (const std::string& backend : config.backends) {
@@ -114,17 +117,17 @@ Section RunAcquisition(const RunConfig& config) {
     section.rows.push_back({"warm pool: first request of a new user, " + backend, first.p50, "ms",
                             "later request, same user", later.p50, "", std::nullopt, ""});
     section.rows.push_back({"warm pool, refill starting meanwhile: first request, " + backend,
-                            refill_first.p50, "ms", "later request, same user",
-                            refill_later.p50, "", std::nullopt,
+                            refill_first.p50, "ms", "later request, same user", refill_later.p50,
+                            "", std::nullopt,
                             "the replacement kernel's start competes for the cores"});
     Progress("acquisition/%s: direct (%d fresh kernels)", backend.c_str(), warm_users);
     const Timings direct = Direct(backend, warm_users);
     const double fresh = Summary(direct.first).p50 - Summary(direct.later).p50;
-    section.rows.push_back({"warm acquisition adds (first - later), " + backend, added, "ms",
-                            "a fresh kernel's own first-execution cost (direct)", fresh,
-                            "gateway share < 1 ms", added - fresh < 1.0,
-                            "gateway share = added - kernel's own = " + Format(added - fresh) +
-                                " ms"});
+    section.rows.push_back(
+        {"warm acquisition adds (first - later), " + backend, added, "ms",
+         "a fresh kernel's own first-execution cost (direct)", fresh, "gateway share < 1 ms",
+         added - fresh < 1.0,
+         "gateway share = added - kernel's own = " + Format(added - fresh) + " ms"});
     section.rows.push_back({"cold pool: first request (kernel start), " + backend, cold_first.p50,
                             "ms", "warm pool first request", first.p50, "", std::nullopt,
                             "the sandbox and Python start-up: what --min-idle hides"});

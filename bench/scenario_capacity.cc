@@ -55,8 +55,7 @@ std::string Counts(const std::map<int, std::vector<double>>& by) {
     if (!text.empty()) text += ", ";
     text += std::to_string(latencies.size()) + " x " +
             (status == 0 ? std::string("no answer (client hung up)") : std::to_string(status));
-    if (status != 0)
-      text += " (p50 " + Format(Summary(latencies).p50) + " ms)";
+    if (status != 0) text += " (p50 " + Format(Summary(latencies).p50) + " ms)";
   }
   return text;
 }
@@ -87,8 +86,8 @@ Section RunCapacity(const RunConfig& config) {
   const double hold_s = config.capacity_hold_s;
   section.setup =
       "The throughput scenario's gateway (`serve --sandbox=" + backend + " --min-idle " +
-      std::to_string(workers) + " --max-workers " + std::to_string(workers) +
-      " --queue-limit " + std::to_string(PoolQueueLimit(config)) +
+      std::to_string(workers) + " --max-workers " + std::to_string(workers) + " --queue-limit " +
+      std::to_string(PoolQueueLimit(config)) +
       "`); after it every worker is taken by a user session. Every "
       "request is `time.sleep(5)` on a connection of its own. Burst: 1,000 distinct new users "
       "at once. Queued: 1,000 requests spread over the users that hold a worker (one runs per "
@@ -157,8 +156,8 @@ Section RunCapacity(const RunConfig& config) {
   section.rows.push_back({"gateway fds peak", static_cast<double>(peak.fds), "", gw,
                           static_cast<double>(idle.fds), "", std::nullopt,
                           "one per connection + ZeroMQ sockets per worker"});
-  section.rows.push_back({"gateway fds after the clients left", static_cast<double>(after.fds),
-                          "", gw, static_cast<double>(idle.fds), "", std::nullopt, ""});
+  section.rows.push_back({"gateway fds after the clients left", static_cast<double>(after.fds), "",
+                          gw, static_cast<double>(idle.fds), "", std::nullopt, ""});
   section.notes.push_back("Burst of 1,000 new users: " + Counts(burst_by) + ".");
   section.notes.push_back("Queued (1,000 requests over " + std::to_string(seated.size()) +
                           " users): " + Counts(queued_by) + "; run took " +
@@ -179,18 +178,19 @@ Section RunCapacity(const RunConfig& config) {
   }
   nlohmann::json series = nlohmann::json::array();
   for (const auto& s : during) series.push_back({s.t_ms, s.rss_mb, s.threads, s.fds});
-  section.data = {{"workers", workers},
-                  {"users_with_a_worker", seated.size()},
-                  {"hold_s", hold_s},
-                  {"idle", {{"rss_mb", idle.rss_mb}, {"threads", idle.threads}, {"fds", idle.fds}}},
-                  {"peak", {{"rss_mb", peak.rss_mb}, {"threads", peak.threads}, {"fds", peak.fds}}},
-                  {"after", {{"rss_mb", after.rss_mb}, {"threads", after.threads}, {"fds", after.fds}}},
-                  {"max_open", max_open},
-                  {"burst", Counts(burst_by)},
-                  {"queued", Counts(queued_by)},
-                  {"status_before", status_before},
-                  {"status_after", status_after},
-                  {"samples_t_rss_threads_fds", series}};
+  section.data = {
+      {"workers", workers},
+      {"users_with_a_worker", seated.size()},
+      {"hold_s", hold_s},
+      {"idle", {{"rss_mb", idle.rss_mb}, {"threads", idle.threads}, {"fds", idle.fds}}},
+      {"peak", {{"rss_mb", peak.rss_mb}, {"threads", peak.threads}, {"fds", peak.fds}}},
+      {"after", {{"rss_mb", after.rss_mb}, {"threads", after.threads}, {"fds", after.fds}}},
+      {"max_open", max_open},
+      {"burst", Counts(burst_by)},
+      {"queued", Counts(queued_by)},
+      {"status_before", status_before},
+      {"status_after", status_after},
+      {"samples_t_rss_threads_fds", series}};
   return section;
 }
 

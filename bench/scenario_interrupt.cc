@@ -41,8 +41,8 @@ Section RunInterrupt(const RunConfig& config) {
       interrupted += reply.status == 400 && timed_out &&
                      reply.body.find("KeyboardInterrupt") != std::string::npos;
       const Reply check = client.Post("/execute", ExecuteBody(user, "y"));
-      preserved +=
-          kept && check.status == 200 && check.body.find("\"result_text\":\"42\"") != std::string::npos;
+      preserved += kept && check.status == 200 &&
+                   check.body.find("\"result_text\":\"42\"") != std::string::npos;
     }
     const Percentiles p = Summary(after_deadline);
     section.rows.push_back({"deadline to timeout response p50, " + backend, p.p50, "ms",

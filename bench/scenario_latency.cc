@@ -74,12 +74,10 @@ void MeasureBackend(const RunConfig& config, const std::string& backend, Section
                           "HTTP, JSON, HMAC, ZeroMQ; /proc/<pid>/stat, 10 ms ticks"});
   if (failures > 0)
     section.notes.push_back(backend + ": " + std::to_string(failures) + " requests failed");
-  section.data[backend] = {{"iterations", iterations},
-                           {"warmup", warmup},
-                           {"failures", failures},
-                           {"gateway_cpu_ms_per_request", cpu_ms_per_request},
-                           {"direct_ms", ToJson(d)},
-                           {"gateway_ms", ToJson(g)}};
+  section.data[backend] = {
+      {"iterations", iterations}, {"warmup", warmup},
+      {"failures", failures},     {"gateway_cpu_ms_per_request", cpu_ms_per_request},
+      {"direct_ms", ToJson(d)},   {"gateway_ms", ToJson(g)}};
 }
 
 }  // namespace

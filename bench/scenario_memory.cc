@@ -17,8 +17,8 @@ struct PerWorker {
 
 PerWorker Measure(const std::string& backend, int workers) {
   PerWorker out;
-  Gateway gateway(backend, {"--min-idle", std::to_string(workers), "--max-workers",
-                            std::to_string(workers)});
+  Gateway gateway(
+      backend, {"--min-idle", std::to_string(workers), "--max-workers", std::to_string(workers)});
   if (!gateway.ok() || !gateway.WaitIdle(workers, 300)) return out;
   const auto trees = gateway.WorkerTrees(/*with_shim=*/false);
   const auto with_shim = gateway.WorkerTrees(/*with_shim=*/true);

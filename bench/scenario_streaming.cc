@@ -96,8 +96,8 @@ Section RunStreaming(const RunConfig& config) {
       "default `--max-output-text` (1 MiB; the kernel-side cap drops the rest, the response "
       "says truncated) and `--max-output-text 67108864` (64 MiB: all 50 MB are carried; "
       "stdout appears twice in the response, as `stdout` and in `result_text`).";
-  for (const Variant& v : {Variant{"default 1 MiB cap", 1u << 20},
-                           Variant{"64 MiB cap", 64u << 20}}) {
+  for (const Variant& v :
+       {Variant{"default 1 MiB cap", 1u << 20}, Variant{"64 MiB cap", 64u << 20}}) {
     Progress("streaming: %s, %d rounds", v.name.c_str(), rounds);
     const Result r = Measure(backend, v, rounds);
     const double g = kPrintedMb / r.gateway_s.p50, d = kPrintedMb / r.direct_s.p50;
@@ -126,16 +126,11 @@ Section RunStreaming(const RunConfig& config) {
     section.notes.push_back(v.name + ": response " + Format(r.response_mb) + " MB, truncated " +
                             (r.truncated ? "true" : "false") +
                             (r.failures ? ", " + std::to_string(r.failures) + " failures" : ""));
-    section.data[v.name] = {{"text_cap", v.text_cap},
-                            {"gateway_s", ToJson(r.gateway_s)},
-                            {"direct_s", ToJson(r.direct_s)},
-                            {"response_mb", r.response_mb},
-                            {"stdout_mb", r.stdout_mb},
-                            {"truncated", r.truncated},
-                            {"idle_rss_mb", r.idle_rss_mb},
-                            {"peak_rss_mb", r.peak_rss_mb},
-                            {"after_rss_mb", r.after_rss_mb},
-                            {"failures", r.failures}};
+    section.data[v.name] = {{"text_cap", v.text_cap},         {"gateway_s", ToJson(r.gateway_s)},
+                            {"direct_s", ToJson(r.direct_s)}, {"response_mb", r.response_mb},
+                            {"stdout_mb", r.stdout_mb},       {"truncated", r.truncated},
+                            {"idle_rss_mb", r.idle_rss_mb},   {"peak_rss_mb", r.peak_rss_mb},
+                            {"after_rss_mb", r.after_rss_mb}, {"failures", r.failures}};
   }
   return section;
 }

@@ -94,7 +94,8 @@ Section RunThroughput(const RunConfig& config) {
       "One gateway (`--sandbox=" + backend + " --min-idle " + std::to_string(workers) +
       " --max-workers " + std::to_string(workers) + " --queue-limit " +
       std::to_string(PoolQueueLimit(config)) +
-      "`), waited on until every worker is warm (so no worker starts while measuring). Per load, each user first sends an "
+      "`), waited on until every worker is warm (so no worker starts while measuring). Per load, "
+      "each user first sends an "
       "unmeasured `x = 0` (binding its session), then its M requests `x += 1; x` one after "
       "another on its own keep-alive connection, all users at once; each answer is checked "
       "(`result_text` must be the request's index, so state is kept). Ceiling = min(users, " +
@@ -146,17 +147,17 @@ Section RunThroughput(const RunConfig& config) {
                             "", std::nullopt, ""});
     // Little's law for a closed loop: every user always has one request open, so the mean
     // latency is at least users / the best possible throughput.
-    section.rows.push_back({name + "mean latency", m.latency.mean, "ms",
-                            "Little's-law floor: users / machine ceiling",
-                            1000.0 * load.users / machine, "", std::nullopt,
-                            "closed loop: users with a request always open, queueing for the cores"});
+    section.rows.push_back(
+        {name + "mean latency", m.latency.mean, "ms", "Little's-law floor: users / machine ceiling",
+         1000.0 * load.users / machine, "", std::nullopt,
+         "closed loop: users with a request always open, queueing for the cores"});
     section.rows.push_back({name + "kernel CPU per execution", m.kernel_cpu_ms, "ms",
                             "gateway CPU per request", m.gateway_cpu_ms, "", std::nullopt,
                             "loadgen CPU per request: " + Format(m.loadgen_cpu_ms) + " ms"});
     if (headline) {
       section.rows.push_back({name + "requests/s vs the original", m.rps, "req/s",
-                              "original FastAPI+Docker, 10-core desktop (reported, not re-run)",
-                              33, "", std::nullopt, "different machine: 2 cores here vs 10"});
+                              "original FastAPI+Docker, 10-core desktop (reported, not re-run)", 33,
+                              "", std::nullopt, "different machine: 2 cores here vs 10"});
       section.rows.push_back({name + "p95 vs the original", m.latency.p95, "ms",
                               "original FastAPI+Docker (reported, not re-run)", 500, "",
                               std::nullopt, ""});

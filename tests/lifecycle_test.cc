@@ -174,4 +174,48 @@ TEST(LifecycleTest, ShutdownLeavesNoProcessesAndNoRuntimeFiles) {
   EXPECT_FALSE(std::filesystem::exists(runtime_dir));
 }
 
+// Sockets of the gateway (its listening socket, client connections) as "socket:[inode]".
+std::set<std::string> SocketsOf(int pid) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.rfind("socket:", 0) == 0) out.insert(target);
+  }
+  return out;
+}
+
+// Processes the gateway started (a sandbox's init, a plain kernel) hold none of its sockets:
+// a client connection held open by a kernel would never be seen closing by the client.
+TEST(LifecycleTest, SandboxesInheritNoneOfTheGatewaysSockets) {
+  ServerProcess server({"--min-idle", "2", "--max-workers", "3"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["idle_workers_in_pool"] == 2; }, 60));
+  ASSERT_EQ(c.Execute("u", "1").status, 200);  // a third worker starts while a client is connected
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/status").Json()["idle_workers_in_pool"] == 2; }, 60));
+  const std::set<std::string> gateway = SocketsOf(server.pid());
+  ASSERT_FALSE(gateway.empty());
+  int children = 0;
+  std::error_code ec;
+  for (const auto& process : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = process.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status(process.path() / "status");
+    int ppid = 0;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("PPid:", 0) == 0) ppid = std::atoi(line.c_str() + 5);
+    }
+    if (ppid != server.pid()) continue;
+    ++children;
+    for (const std::string& socket : SocketsOf(std::stoi(name))) {
+      EXPECT_FALSE(gateway.contains(socket)) << "process " << name << " holds " << socket;
+    }
+  }
+  if (testing_support::TestSandbox() != "docker") {
+    EXPECT_GE(children, 3);
+  }
+}
+
 }  // namespace

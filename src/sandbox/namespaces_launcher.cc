@@ -1,6 +1,7 @@
 #include "sandbox/namespaces_launcher.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -240,6 +241,9 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
     char go = 0;
     // Blocks until the gateway has moved us into the cgroups.
     if (::read(child_fd, &go, 1) != 1 || go != 'G') _exit(125);
+    // Nothing of the gateway's crosses the exec (its listening socket and client connections
+    // are not close-on-exec): only the channel to the gateway does.
+    ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
     ::fcntl(child_fd, F_SETFD, 0);
     ::execve(argv[0], argv, envp);
     _exit(127);
