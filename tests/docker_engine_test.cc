@@ -5,8 +5,8 @@
 // The engine is reached through a relay on a unix socket that the test owns: closing the
 // relay is, for the gateway, exactly the engine going away; the real engine keeps running
 // for the other suites.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
