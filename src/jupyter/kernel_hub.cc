@@ -1,13 +1,19 @@
 #include "jupyter/kernel_hub.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
+
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -26,6 +32,15 @@ constexpr milliseconds kProbeResend{2000};
 constexpr std::size_t kMaxFrames = 256;
 
 enum class Channel { kShell, kControl, kIopub, kHeartbeat };
+constexpr std::array kChannels{Channel::kShell, Channel::kControl, Channel::kIopub,
+                               Channel::kHeartbeat};
+
+// epoll data for a socket: the kernel id and the channel, so an event names its socket
+// without a pointer that could outlive the kernel. The wake-up eventfd uses kWakeToken.
+constexpr std::uint64_t kWakeToken = ~std::uint64_t{0};
+std::uint64_t Token(KernelId id, Channel channel) {
+  return (id << 2) | static_cast<std::uint64_t>(channel);
+}
 
 struct PendingReady {
   Clock::time_point deadline;
@@ -64,6 +79,16 @@ struct Kernel {
   std::optional<PendingReady> ready;
   std::optional<PendingExec> exec;
   std::optional<PendingPing> ping;
+
+  zmq::socket_t& Socket(Channel channel) {
+    switch (channel) {
+      case Channel::kShell: return shell;
+      case Channel::kControl: return control;
+      case Channel::kIopub: return iopub;
+      case Channel::kHeartbeat: return hb;
+    }
+    return hb;
+  }
 };
 
 // Reads one multipart message without blocking. nullopt: nothing to read. An empty vector:
@@ -107,7 +132,19 @@ bool SendFrames(zmq::socket_t& socket, const std::vector<std::string>& frames) {
 class KernelHub::Loop {
  public:
   Loop(HubOptions options, Post post)
-      : options_(options), post_(std::move(post)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      : options_(options),
+        post_(std::move(post)),
+        wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+        epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+    if (!wake_.Valid() || !epoll_.Valid()) {
+      throw std::system_error(errno, std::generic_category(), "kernel hub: eventfd/epoll");
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = kWakeToken;
+    if (::epoll_ctl(epoll_.Get(), EPOLL_CTL_ADD, wake_.Get(), &event) != 0) {
+      throw std::system_error(errno, std::generic_category(), "kernel hub: epoll_ctl");
+    }
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -135,20 +172,22 @@ class KernelHub::Loop {
       kernel->control = MakeSocket(zmq::socket_type::dealer, info.ControlEndpoint());
       kernel->iopub = MakeSocket(zmq::socket_type::sub, info.IopubEndpoint());
       kernel->hb = MakeSocket(zmq::socket_type::req, info.HeartbeatEndpoint());
-    } catch (const zmq::error_t& e) {
+      for (const Channel channel : kChannels) Watch(*kernel, channel, EPOLL_CTL_ADD);
+    } catch (const std::exception& e) {
       spdlog::error("kernel {}: cannot create sockets: {}", id, e.what());
+      for (const Channel channel : kChannels) Watch(*kernel, channel, EPOLL_CTL_DEL);
       return;  // WaitReady on this id will fail: unknown kernel
     }
     kernels_[id] = std::move(kernel);
-    dirty_ = true;
   }
 
   void DoDisconnect(KernelId id) {
     const auto it = kernels_.find(id);
     if (it == kernels_.end()) return;
     FailPending(*it->second, "kernel disconnected");
+    // Before the sockets close: ZeroMQ closes their notification fds later, on its own thread.
+    for (const Channel channel : kChannels) Watch(*it->second, channel, EPOLL_CTL_DEL);
     kernels_.erase(it);
-    dirty_ = true;
   }
 
   void DoWaitReady(KernelId id, milliseconds timeout,
@@ -191,7 +230,7 @@ class KernelHub::Loop {
         kernel->session);
     kernel->exec.emplace(
         PendingExec{request.MsgId(), {}, OutputCollector(limits), std::nullopt, std::move(done)});
-    if (!SendFrames(kernel->shell, Encode(request, kernel->key))) {
+    if (!Send(*kernel, Channel::kShell, Encode(request, kernel->key))) {
       spdlog::warn("kernel {}: execute_request could not be queued", id);
     }
   }
@@ -202,14 +241,14 @@ class KernelHub::Loop {
     if (kernel == nullptr || !kernel->exec || !kernel->exec->probe_id.empty()) return;
     Message probe = MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session);
     kernel->exec->probe_id = probe.MsgId();
-    SendFrames(kernel->shell, Encode(probe, kernel->key));
+    Send(*kernel, Channel::kShell, Encode(probe, kernel->key));
   }
 
   void DoControl(KernelId id, std::string_view type, nlohmann::json content) {
     Kernel* kernel = Find(id);
     if (kernel == nullptr) return;
-    SendFrames(kernel->control,
-               Encode(MakeRequest(type, std::move(content), kernel->session), kernel->key));
+    Send(*kernel, Channel::kControl,
+         Encode(MakeRequest(type, std::move(content), kernel->session), kernel->key));
   }
 
   void DoPing(KernelId id, milliseconds timeout, std::function<void(bool)> done) {
@@ -224,7 +263,7 @@ class KernelHub::Loop {
     }
     kernel->ping.emplace(PendingPing{.deadline = Clock::now() + timeout, .waiters = {}});
     kernel->ping->waiters.push_back(std::move(done));
-    if (!SendFrames(kernel->hb, {"ping"})) CompletePing(*kernel, false);
+    if (!Send(*kernel, Channel::kHeartbeat, {"ping"})) CompletePing(*kernel, false);
   }
 
  private:
@@ -240,6 +279,29 @@ class KernelHub::Loop {
     }
     socket.connect(endpoint);
     return socket;
+  }
+
+  // Registers (or removes) a socket's notification fd with epoll. ZMQ_FD only says that
+  // the socket's state may have changed; ZMQ_EVENTS tells whether a message is waiting.
+  void Watch(Kernel& kernel, Channel channel, int op) {
+    zmq::socket_t& socket = kernel.Socket(channel);
+    if (!socket) return;
+    const int fd = socket.get(zmq::sockopt::fd);
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = Token(kernel.id, channel);
+    if (::epoll_ctl(epoll_.Get(), op, fd, &event) != 0 && op == EPOLL_CTL_ADD) {
+      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    }
+    if (op == EPOLL_CTL_ADD) recheck_.emplace_back(kernel.id, channel);
+  }
+
+  // Sending may consume the notification of a message that arrived meanwhile (ZeroMQ
+  // processes pending commands on send), so the socket is read again before blocking.
+  bool Send(Kernel& kernel, Channel channel, const std::vector<std::string>& frames) {
+    const bool sent = SendFrames(kernel.Socket(channel), frames);
+    recheck_.emplace_back(kernel.id, channel);
+    return sent;
   }
 
   Kernel* Find(KernelId id) {
@@ -280,42 +342,33 @@ class KernelHub::Loop {
     for (auto& command : commands) command();
   }
 
+  // Each wake-up costs O(sockets with traffic), not O(kernels): only the sockets epoll
+  // names, plus the ones written to since the last turn, are read.
   void Run() {
-    std::vector<zmq::pollitem_t> items;
-    std::vector<std::pair<Kernel*, Channel>> owners;
+    std::array<epoll_event, 64> events;
+    std::vector<std::pair<KernelId, Channel>> work;
     while (true) {
       RunCommands();
       if (stopping_) break;
-      if (dirty_) {
-        items.clear();
-        owners.clear();
-        items.push_back({nullptr, wake_.Get(), ZMQ_POLLIN, 0});
-        owners.emplace_back(nullptr, Channel::kShell);
-        for (auto& [id, kernel] : kernels_) {
-          for (auto [socket, channel] : {std::pair{&kernel->shell, Channel::kShell},
-                                         std::pair{&kernel->control, Channel::kControl},
-                                         std::pair{&kernel->iopub, Channel::kIopub},
-                                         std::pair{&kernel->hb, Channel::kHeartbeat}}) {
-            items.push_back({socket->handle(), 0, ZMQ_POLLIN, 0});
-            owners.emplace_back(kernel.get(), channel);
-          }
-        }
-        dirty_ = false;
-      }
       SendProbes();
-      try {
-        zmq::poll(items.data(), items.size(), NextTimeout());
-      } catch (const zmq::error_t& e) {
-        if (e.num() != EINTR) spdlog::error("zmq poll failed: {}", e.what());
-        continue;
+      const int timeout = recheck_.empty() ? static_cast<int>(NextTimeout().count()) : 0;
+      const int n = ::epoll_wait(epoll_.Get(), events.data(), events.size(), timeout);
+      if (n < 0 && errno != EINTR) spdlog::error("epoll_wait failed: {}", std::strerror(errno));
+      work.swap(recheck_);
+      for (int i = 0; i < n; ++i) {
+        const std::uint64_t token = events[i].data.u64;
+        if (token == kWakeToken) {
+          std::uint64_t count;
+          [[maybe_unused]] ssize_t r = ::read(wake_.Get(), &count, sizeof count);
+          continue;
+        }
+        work.emplace_back(token >> 2, static_cast<Channel>(token & 3));
       }
-      if (items[0].revents & ZMQ_POLLIN) {
-        std::uint64_t count;
-        [[maybe_unused]] ssize_t n = ::read(wake_.Get(), &count, sizeof count);
+      for (const auto& [id, channel] : work) {
+        Kernel* kernel = Find(id);
+        if (kernel != nullptr && Drain(*kernel, channel)) recheck_.emplace_back(id, channel);
       }
-      for (std::size_t i = 1; i < items.size(); ++i) {
-        if (items[i].revents & ZMQ_POLLIN) Drain(*owners[i].first, owners[i].second);
-      }
+      work.clear();
       CheckDeadlines();
     }
     kernels_.clear();
@@ -348,9 +401,9 @@ class KernelHub::Loop {
       const bool due =
           ready->outstanding ? now >= ready->last_sent + kProbeResend : now >= ready->next_probe;
       if (!due) continue;
-      SendFrames(kernel->shell, Encode(MakeRequest("kernel_info_request", nlohmann::json::object(),
-                                                   kernel->session),
-                                       kernel->key));
+      Send(*kernel, Channel::kShell,
+           Encode(MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session),
+                  kernel->key));
       ready->outstanding = true;
       ready->last_sent = now;
     }
@@ -372,28 +425,29 @@ class KernelHub::Loop {
     }
   }
 
-  void Drain(Kernel& kernel, Channel channel) {
-    zmq::socket_t& socket = channel == Channel::kShell     ? kernel.shell
-                            : channel == Channel::kControl ? kernel.control
-                            : channel == Channel::kIopub   ? kernel.iopub
-                                                           : kernel.hb;
-    // Bounded per wake-up so one chatty kernel cannot starve the others.
+  // Reads what the socket has. True when it stopped at the per-turn bound with messages
+  // possibly left (then the caller reads it again on the next turn).
+  bool Drain(Kernel& kernel, Channel channel) {
+    zmq::socket_t& socket = kernel.Socket(channel);
+    // Bounded per turn so one chatty kernel cannot starve the others.
     for (int n = 0; n < 256; ++n) {
       std::optional<std::vector<std::string>> frames;
       try {
+        // Also keeps a REQ socket from a recv it would refuse (EFSM) with no reply due.
+        if (!(socket.get(zmq::sockopt::events) & ZMQ_POLLIN)) return false;
         frames = RecvFrames(socket, options_.max_message_bytes);
       } catch (const zmq::error_t& e) {
         spdlog::warn("kernel {}: recv failed: {}", kernel.id, e.what());
-        return;
+        return false;
       }
-      if (!frames) return;
+      if (!frames) return false;
       if (frames->empty()) {
         spdlog::warn("kernel {}: dropped an oversized message", kernel.id);
         continue;
       }
       if (channel == Channel::kHeartbeat) {
         if (kernel.ping) CompletePing(kernel, true);
-        return;  // a REQ socket refuses (EFSM) another recv before the next send
+        return false;  // a REQ socket refuses (EFSM) another recv before the next send
       }
       auto message = Decode(*frames, kernel.key);
       if (!message) {
@@ -404,6 +458,7 @@ class KernelHub::Loop {
       if (channel == Channel::kIopub) OnIopub(kernel, *message);
       // Control replies (interrupt_reply, shutdown_reply) need no action.
     }
+    return true;
   }
 
   void OnShell(Kernel& kernel, const Message& message) {
@@ -469,12 +524,14 @@ class KernelHub::Loop {
   HubOptions options_;
   Post post_;
   common::UniqueFd wake_;
+  common::UniqueFd epoll_;
   zmq::context_t context_{1};
   std::mutex mu_;
   std::vector<std::function<void()>> commands_;  // guarded by mu_
   // Everything below is touched by the hub thread only.
   bool stopping_ = false;
-  bool dirty_ = true;
+  // Sockets to read on the next turn whatever epoll says (see Send).
+  std::vector<std::pair<KernelId, Channel>> recheck_;
   std::unordered_map<KernelId, std::unique_ptr<Kernel>> kernels_;
   std::thread thread_;
 };
