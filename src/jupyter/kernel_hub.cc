@@ -49,6 +49,8 @@ struct PendingReady {
   bool outstanding = false;
   bool got_reply = false;
   bool got_iopub = false;
+  std::size_t warmed = 0;     // warm-up cells finished
+  std::string warmup_msg_id;  // the warm-up cell in flight
   std::function<void(common::Result<void>)> done;
 };
 
@@ -111,6 +113,22 @@ std::optional<std::vector<std::string>> RecvFrames(zmq::socket_t& socket, std::s
   }
   if (overflow) frames.clear();
   return frames;
+}
+
+Message ExecuteRequest(std::string code, bool silent, bool store_history,
+                       const std::string& session) {
+  return MakeRequest("execute_request",
+                     {{"code", std::move(code)},
+                      {"silent", silent},
+                      {"store_history", store_history},
+                      {"user_expressions", nlohmann::json::object()},
+                      {"allow_stdin", false},
+                      // We never queue requests in the kernel (one execution at a time per
+                      // worker), so stopping on error buys nothing, and with it ipykernel
+                      // aborts requests that arrive before its abort flag is cleared on a
+                      // later loop turn.
+                      {"stop_on_error", false}},
+                     session);
 }
 
 bool SendFrames(zmq::socket_t& socket, const std::vector<std::string>& frames) {
@@ -216,18 +234,8 @@ class KernelHub::Loop {
       });
       return;
     }
-    Message request = MakeRequest(
-        "execute_request",
-        {{"code", std::move(code)},
-         {"silent", false},
-         {"store_history", options_.store_history},
-         {"user_expressions", nlohmann::json::object()},
-         {"allow_stdin", false},
-         // We never queue requests in the kernel (one execution at a time per worker), so
-         // stopping on error buys nothing, and with it ipykernel aborts
-         // requests that arrive before its abort flag is cleared on a later loop turn.
-         {"stop_on_error", false}},
-        kernel->session);
+    Message request = ExecuteRequest(std::move(code), /*silent=*/false, options_.store_history,
+                                     kernel->session);
     kernel->exec.emplace(
         PendingExec{request.MsgId(), {}, OutputCollector(limits), std::nullopt, std::move(done)});
     if (!Send(*kernel, Channel::kShell, Encode(request, kernel->key))) {
@@ -477,6 +485,11 @@ class KernelHub::Loop {
       }
       result.got_idle = true;
       FinishExec(kernel);
+    } else if (type == "execute_reply" && kernel.ready && !kernel.ready->warmup_msg_id.empty() &&
+               message.ParentId() == kernel.ready->warmup_msg_id) {
+      kernel.ready->warmup_msg_id.clear();
+      ++kernel.ready->warmed;
+      MaybeReady(kernel);
     } else if (type == "kernel_info_reply" && kernel.ready) {
       kernel.ready->got_reply = true;
       kernel.ready->outstanding = false;
@@ -504,7 +517,15 @@ class KernelHub::Loop {
   }
 
   void MaybeReady(Kernel& kernel) {
-    if (!kernel.ready->got_reply || !kernel.ready->got_iopub) return;
+    PendingReady& ready = *kernel.ready;
+    if (!ready.got_reply || !ready.got_iopub || !ready.warmup_msg_id.empty()) return;
+    if (ready.warmed < options_.warmup_cells.size()) {
+      Message request = ExecuteRequest(options_.warmup_cells[ready.warmed], /*silent=*/true,
+                                       /*store_history=*/false, kernel.session);
+      ready.warmup_msg_id = request.MsgId();
+      Send(kernel, Channel::kShell, Encode(request, kernel.key));
+      return;
+    }
     Deliver([done = std::move(kernel.ready->done)] { done({}); });
     kernel.ready.reset();
   }

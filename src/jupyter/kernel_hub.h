@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "jupyter/connection.h"
@@ -34,6 +35,14 @@ struct HubOptions {
   std::chrono::milliseconds idle_wait{1000};
   // Whether execute_request asks the kernel to store history (and count executions).
   bool store_history = true;
+  // Cells a new kernel runs silently (no history, no execution count, outputs ignored) before
+  // WaitReady completes. The default pays IPython's one-time costs of a first execution and of
+  // a first traceback (~80 ms of CPU) at start, not in a user's request or in an interrupt's
+  // grace period; the second cell removes the traceback's traces from `sys`.
+  std::vector<std::string> warmup_cells = {
+      "1/0",
+      "[__import__('sys').__dict__.pop(name, None)"
+      " for name in ('last_type', 'last_value', 'last_traceback', 'last_exc')]"};
 };
 
 // The interface the pool talks to; KernelHub implements it over ZeroMQ, tests fake it.
@@ -46,8 +55,8 @@ class KernelTransport {
   // Closes the kernel's sockets. Pending operations complete: WaitReady with an error,
   // Execute with `disconnected`, Ping with false.
   virtual void Disconnect(KernelId id) = 0;
-  // Completes once a kernel_info_reply arrived on shell and an iopub message was seen
-  // (iopub is connected), or with an error after `timeout`.
+  // Completes once a kernel_info_reply arrived on shell, an iopub message was seen (iopub
+  // is connected) and the warm-up cells ran, or with an error after `timeout`.
   virtual void WaitReady(KernelId id, std::chrono::milliseconds timeout,
                          std::function<void(common::Result<void>)> done) = 0;
   // Sends execute_request; completes when execute_reply and status: idle have arrived

@@ -336,6 +336,7 @@ struct Pool::Impl {
           " while idle; its state was lost and this request ran in a fresh kernel.";
     }
     DestroyWorker(id, why);
+    TopUp();
   }
 
   // Forgets the worker now; the kill and the directory removal happen off the io thread.
@@ -484,6 +485,7 @@ struct Pool::Impl {
     // Disconnecting hands back the partial output through OnExecuted, which answers.
     DestroyWorker(id,
                   "did not stop within " + Seconds(config.interrupt_grace) + " s of an interrupt");
+    TopUp();
   }
 
   void OnExecuted(const std::string& user, std::uint64_t exec_id, jupyter::ExecutionResult result) {
@@ -502,6 +504,7 @@ struct Pool::Impl {
     if (lost && running.died.empty() && !running.killed_on_timeout) {
       running.died = "stopped responding";  // the transport lost it; do not reuse it
       if (session->worker != 0) DestroyWorker(std::exchange(session->worker, 0), running.died);
+      TopUp();
     }
     if (Worker* worker = FindWorker(session->worker); worker != nullptr) {
       worker->state = WorkerState::kAssigned;
@@ -585,6 +588,7 @@ struct Pool::Impl {
       if (ec || shutting_down) return;
       const auto now = Clock::now();
       ReapIdle(now);
+      TopUp();  // a safety net: every path that frees a slot should top up itself
       if (now >= next_health) {
         next_health = now + config.health_interval;
         CheckHealth();

@@ -626,6 +626,32 @@ TEST_F(PoolTest, KernelDyingDuringExecutionAnswersKernelDied) {
   EXPECT_EQ(reply->calls, 1);
 }
 
+TEST_F(PoolTest, AReplacedBusyKernelIsMadeUpForAtTheCap) {
+  PoolConfig config = Config(2);
+  config.max_workers = 2;
+  config.exec_timeout = milliseconds(50);
+  config.interrupt_grace = milliseconds(50);
+  StartPool(config);
+  ASSERT_TRUE(MakeReady(1));
+  ASSERT_TRUE(MakeReady(2));
+  auto alice = Exec("alice", "while True: pass");
+  auto bob = Exec("bob");
+  ASSERT_EQ(pool_->Status().idle_workers_in_pool, 0u);
+  EXPECT_EQ(launcher_.launches(), 2);  // at the cap: nothing to start
+
+  // Bob's kernel dies, Alice's ignores its interrupt: both are replaced, and the pool
+  // starts workers for the freed slots without waiting for a new request.
+  launcher_.sandbox(2)->Die(kExitCode1);
+  ASSERT_TRUE(RunUntil([&] { return bob->done() && alice->done(); }));
+  EXPECT_EQ(alice->outcome.outcome, Outcome::kTimedOut);
+  EXPECT_FALSE(alice->outcome.state_preserved);
+  EXPECT_EQ(bob->outcome.outcome, Outcome::kKernelDied);
+  ASSERT_TRUE(RunUntil([&] { return launcher_.launches() == 4; }));
+  ASSERT_TRUE(MakeReady(3));
+  ASSERT_TRUE(MakeReady(4));
+  EXPECT_EQ(pool_->Status().idle_workers_in_pool, 2u);
+}
+
 TEST_F(PoolTest, KernelDyingWhileIdleIsReportedWithTheNextResponseOnly) {
   StartPool(Config(1));
   ASSERT_TRUE(MakeReady(1));
