@@ -89,7 +89,7 @@ common::Result<std::string> ParseRelease(const std::string& body, const RouterCo
   return UserField(*object, config);
 }
 
-HttpResponse ExecuteResponse(const pool::ExecuteOutcome& outcome) {
+HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome) {
   HttpResponse response;
   response.status = HttpStatusFor(outcome);
   const bool ran = outcome.outcome == pool::Outcome::kCompleted ||
@@ -102,15 +102,17 @@ HttpResponse ExecuteResponse(const pool::ExecuteOutcome& outcome) {
     }
     return response;
   }
-  const jupyter::ExecutionResult& r = outcome.result;
+  jupyter::ExecutionResult& r = outcome.result;
+  // Large strings are moved, not copied: the output exists once in the result, once more in
+  // result_text (the seed's stdout + result), and in the serialized body.
   json body;
-  const std::string text = r.stdout_text + r.result_text;
-  body["result_text"] = text.empty() ? json(nullptr) : json(text);
   const json* png = r.LastPng();
   body["result_base64"] = png != nullptr ? *png : json(nullptr);
-  body["stdout"] = r.stdout_text;
-  body["stderr"] = r.stderr_text;
-  body["outputs"] = r.outputs;
+  std::string text = r.stdout_text + r.result_text;
+  body["result_text"] = text.empty() ? json(nullptr) : json(std::move(text));
+  body["stdout"] = std::move(r.stdout_text);
+  body["stderr"] = std::move(r.stderr_text);
+  body["outputs"] = std::move(r.outputs);
   body["execution_count"] = r.execution_count ? json(*r.execution_count) : json(nullptr);
   body["duration_ms"] = outcome.duration.count();
   body["timed_out"] = outcome.outcome == pool::Outcome::kTimedOut;

@@ -17,8 +17,9 @@ common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
 // Parses {"user_uuid"}.
 common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config);
 
-// Status code, headers and body for an execution outcome.
-HttpResponse ExecuteResponse(const pool::ExecuteOutcome& outcome);
+// Status code, headers and body for an execution outcome. Takes the outcome by value: its
+// output (up to the caps, possibly tens of MB) is moved into the body, not copied.
+HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome);
 
 std::string StatusBody(const pool::PoolStatus& status);
 

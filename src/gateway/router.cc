@@ -51,7 +51,7 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
     command->ticket = request.id;
     sessions.Execute(std::move(*command),
                      [respond = std::move(respond)](pool::ExecuteOutcome outcome) {
-                       respond(ExecuteResponse(outcome));
+                       respond(ExecuteResponse(std::move(outcome)));
                      });
   } else if (path == "/release") {
     auto user = ParseRelease(request.body, config);
