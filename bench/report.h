@@ -33,7 +33,7 @@ struct Section {
   nlohmann::json data = nlohmann::json::object();  // raw numbers for the JSON file
 };
 
-// Percentiles used across scenarios (nearest rank, like stats.h).
+// Percentiles used across scenarios (nearest rank).
 struct Percentiles {
   double p50 = NAN, p95 = NAN, p99 = NAN, max = NAN, mean = NAN;
   std::size_t n = 0;

@@ -5,7 +5,7 @@
 //   sudo build/default/bench/run_all [--quick] [--scenarios=a,b] [--backends=a,b]
 //                                    [--scale=F] [--capacity-hold=S] [--out=DIR]
 //
-// Scenarios: latency, throughput, capacity, acquisition, interrupt, memory, streaming. Without
+// Scenarios: latency, sandbox, throughput, capacity, acquisition, interrupt, memory, streaming. Without
 // --backends: every backend this host has (namespaces as root, none, docker with the worker
 // image), or with --quick only the default one.
 #include <fcntl.h>
@@ -43,7 +43,8 @@ using bench::Section;
 
 // In run order: throughput and capacity are adjacent because they share one warm pool.
 const std::vector<std::pair<std::string, std::function<Section(const RunConfig&)>>> kScenarios = {
-    {"latency", bench::RunLatency},     {"throughput", bench::RunThroughput},
+    {"latency", bench::RunLatency},     {"sandbox", bench::RunSandbox},
+    {"throughput", bench::RunThroughput},
     {"capacity", bench::RunCapacity},   {"acquisition", bench::RunAcquisition},
     {"interrupt", bench::RunInterrupt}, {"memory", bench::RunMemory},
     {"streaming", bench::RunStreaming},
@@ -129,7 +130,7 @@ std::string Revision() {
 
 int Usage(const char* self) {
   std::fprintf(stderr,
-               "usage: %s [--quick] [--scenarios=latency,throughput,acquisition,interrupt,"
+               "usage: %s [--quick] [--scenarios=latency,sandbox,throughput,acquisition,interrupt,"
                "capacity,memory,streaming]\n"
                "          [--backends=namespaces,none,docker] [--scale=F] "
                "[--capacity-hold=SECONDS (0: wait for all)] [--out=DIR]\n",

@@ -32,6 +32,8 @@ struct RunConfig {
 // `1+1` through the gateway next to a direct ZeroMQ client on an identically configured
 // kernel, per backend (none, namespaces).
 Section RunLatency(const RunConfig& config);
+// Kernel start and direct `1+1` per backend, next to a plain process (none).
+Section RunSandbox(const RunConfig& config);
 // N users x M stateful requests: requests/s and latency next to the kernel-bound ceiling.
 Section RunThroughput(const RunConfig& config);
 // First request of a new user (warm pool, cold pool) next to a later request of the same user.
