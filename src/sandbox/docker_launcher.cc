@@ -18,6 +18,7 @@
 #include "sandbox/init_spec.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/worker_dir.h"
 
 namespace sandbox {
 namespace docker {
@@ -180,11 +181,7 @@ class Container final : public Sandbox {
   // As in the namespaces backend: once the kernel has bound its sockets, the worker
   // directory goes back to root, so user code cannot store anything on the host through it.
   void OnKernelReady() override {
-    if (::chown(worker_dir_.c_str(), 0, 0) != 0 || ::chmod(worker_dir_.c_str(), 0700) != 0) {
-      spdlog::error("cannot seal worker directory {}: {}; killing the worker", worker_dir_,
-                    std::strerror(errno));
-      Kill();
-    }
+    if (!SealWorkerDir(worker_dir_)) Kill();
   }
 
   void Kill() override {
@@ -341,15 +338,9 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
 
   // The kernel creates its sockets in the worker directory and reads its own view of the
   // connection (socket paths under /run/kernel), as in the namespaces backend.
-  const fs::path inside_file = spec.dir / "kernel-sandbox.json";
-  const std::string inside_path = std::string(kKernelDir) + "/" + inside_file.filename().string();
-  const jupyter::ConnectionInfo inside = spec.connection.WithPrefix(std::string(kKernelDir) + "/k");
-  if (auto written = jupyter::WriteConnectionFile(inside, inside_file); !written) {
-    return std::unexpected(written.error());
-  }
-  if (::chown(spec.dir.c_str(), uid, uid) != 0 || ::chown(inside_file.c_str(), uid, uid) != 0) {
-    return common::ErrnoFail("chown(" + spec.dir.string() + ")");
-  }
+  auto inside = PrepareWorkerDir(spec, uid);
+  if (!inside) return std::unexpected(inside.error());
+  const std::string& inside_path = *inside;
 
   WorkerSpec in_image = spec;
   in_image.python = options_.python;
