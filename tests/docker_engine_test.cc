@@ -21,28 +21,19 @@
 #include <thread>
 #include <vector>
 
+#include "common/unique_fd.h"
+#include "support/engine.h"
 #include "support/server_process.h"
 
 namespace {
 
+using testing_support::ConnectUnix;
+using testing_support::EngineGet;
+using testing_support::EngineSocket;
 using testing_support::HttpClient;
 using testing_support::HttpReply;
 using testing_support::ServerProcess;
 using testing_support::WaitFor;
-
-constexpr const char* kEngine = "/var/run/docker.sock";
-
-int ConnectUnix(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Relays every connection on `path` to the real engine while open.
 class EngineRelay {
@@ -92,18 +83,17 @@ class EngineRelay {
   }
 
   void Relay(int client) {
-    const int engine = ConnectUnix(kEngine);
-    if (engine >= 0) {
+    const common::UniqueFd engine = ConnectUnix(EngineSocket());
+    if (engine.Valid()) {
       char buf[65536];
       while (true) {
-        pollfd p[3] = {{client, POLLIN, 0}, {engine, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+        pollfd p[3] = {{client, POLLIN, 0}, {engine.Get(), POLLIN, 0}, {stop_[0], POLLIN, 0}};
         if (::poll(p, 3, -1) < 0 || (p[2].revents & POLLIN) != 0) break;
-        const int from = (p[0].revents & (POLLIN | POLLHUP)) != 0 ? client : engine;
-        const int to = from == client ? engine : client;
+        const int from = (p[0].revents & (POLLIN | POLLHUP)) != 0 ? client : engine.Get();
+        const int to = from == client ? engine.Get() : client;
         const ssize_t n = ::read(from, buf, sizeof buf);
         if (n <= 0 || ::write(to, buf, static_cast<std::size_t>(n)) != n) break;
       }
-      ::close(engine);
     }
     ::close(client);
   }
@@ -116,23 +106,8 @@ class EngineRelay {
   std::vector<std::thread> relays_;  // guarded by mu_
 };
 
-// GET on the real engine, through the same socket the gateway normally uses.
-std::string EngineGet(const std::string& target) {
-  const int fd = ConnectUnix(kEngine);
-  if (fd < 0) return {};
-  const std::string request =
-      "GET " + target + " HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n";
-  (void)!::write(fd, request.data(), request.size());
-  std::string reply;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-    reply.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  return reply;
-}
-
 bool ContainerExists(const std::string& id) {
-  return EngineGet("/containers/" + id + "/json").find(" 200 ") != std::string::npos;
+  return EngineGet("/containers/" + id + "/json").status == 200;
 }
 
 // The container ids that the server's log names ("container 3f2a...").
@@ -149,8 +124,8 @@ class DockerEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::setenv("CI_TEST_SANDBOX", "docker", 1);  // a docker-only suite: servers use that backend
-    ASSERT_GE(ConnectUnix(kEngine), 0)
-        << "no Docker engine at " << kEngine << " (scripts/docker-engine.sh starts one)";
+    ASSERT_TRUE(ConnectUnix(EngineSocket()).Valid())
+        << "no Docker engine at " << EngineSocket() << " (scripts/docker-engine.sh starts one)";
     char templ[] = "/tmp/ci-engine-XXXXXX";
     dir_ = ::mkdtemp(templ);
   }
@@ -203,7 +178,7 @@ TEST_F(DockerEngineTest, ContainerRemovedBehindTheGatewaysBackIsReportedLost) {
   ASSERT_EQ(r.status, 200) << r.body;
   const auto ids = LoggedContainers(server.Log());
   ASSERT_EQ(ids.size(), 1u) << server.Log();
-  const std::string kill = "curl -s -o /dev/null --unix-socket " + std::string(kEngine) +
+  const std::string kill = "curl -s -o /dev/null --unix-socket " + EngineSocket() +
                            " -X DELETE 'http://docker/containers/" + ids[0] + "?force=true'";
   ASSERT_EQ(std::system(kill.c_str()), 0);
   r = c.Execute("victim", "'kept' in globals()");

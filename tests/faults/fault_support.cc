@@ -3,146 +3,39 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "sandbox/namespaces_launcher.h"
 #include "sandbox/uid_slots.h"
+#include "support/engine.h"
 
 namespace faults {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::HostProcess;
 
-constexpr const char* kEngineSocket = "/var/run/docker.sock";
 // Where worker groups live: the v1 hierarchies, and v2 (pure or hybrid).
 const char* const kCgroupRoots[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
                                     "/sys/fs/cgroup/cpu", "/sys/fs/cgroup",
                                     "/sys/fs/cgroup/unified"};
 
-bool IsNumber(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
-// The value of "Name:" in /proc/<pid>/status text, or "".
-std::string StatusField(const std::string& status, const std::string& name) {
-  std::istringstream in(status);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + ":", 0) == 0) {
-      std::string value = line.substr(name.size() + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      return value;
-    }
-  }
-  return {};
-}
-
-struct ProcInfo {
-  HostProcess process;
-  bool zombie = false;
-};
-
-std::optional<ProcInfo> ReadProcess(const fs::path& dir) {
-  const std::string status = ReadText(dir / "status");
-  if (status.empty()) return std::nullopt;
-  ProcInfo info;
-  info.process.pid = std::stoi(dir.filename().string());
-  info.process.ppid = std::atoi(StatusField(status, "PPid").c_str());
-  info.process.uid =
-      static_cast<unsigned>(std::strtoul(StatusField(status, "Uid").c_str(), nullptr, 10));
-  info.process.comm = StatusField(status, "Name");
-  info.zombie = StatusField(status, "State").rfind('Z', 0) == 0;
-  std::istringstream cgroups(ReadText(dir / "cgroup"));
-  std::string unified;
-  for (std::string line; std::getline(cgroups, line);) {
-    if (const auto at = line.find(":memory:"); at != std::string::npos)
-      info.process.cgroup = line.substr(at + 8);
-    if (line.rfind("0::", 0) == 0) unified = line.substr(3);
-  }
-  if (info.process.cgroup.empty()) info.process.cgroup = unified;
-  return info;
-}
-
-std::vector<ProcInfo> AllProcesses() {
-  std::vector<ProcInfo> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    if (!IsNumber(entry.path().filename().string())) continue;
-    if (auto info = ReadProcess(entry.path())) out.push_back(std::move(*info));
-  }
-  return out;
-}
-
-std::string PercentEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string Describe(const HostProcess& p) {
   return "pid " + std::to_string(p.pid) + " (" + p.comm + ", uid " + std::to_string(p.uid) +
-         ", cgroup " + p.cgroup + ")";
+         ", cgroup " + p.Cgroup() + ")";
 }
 
 }  // namespace
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : "; ") + item;
   return out;
-}
-
-int CountFds(pid_t pid) {
-  int n = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != fs::end(it); it.increment(ec)) {
-    ++n;
-  }
-  return n;
-}
-
-int CountThreads(pid_t pid) {
-  return std::atoi(
-      StatusField(ReadText("/proc/" + std::to_string(pid) + "/status"), "Threads").c_str());
-}
-
-long RssKb(pid_t pid) {
-  return std::atol(
-      StatusField(ReadText("/proc/" + std::to_string(pid) + "/status"), "VmRSS").c_str());
-}
-
-bool ProcessGone(int pid) {
-  const std::string status = ReadText("/proc/" + std::to_string(pid) + "/status");
-  return status.empty() || StatusField(status, "State").rfind('Z', 0) == 0;
-}
-
-int ParentOf(int pid) {
-  return std::atoi(
-      StatusField(ReadText("/proc/" + std::to_string(pid) + "/status"), "PPid").c_str());
 }
 
 Instance InstanceOf(const testing_support::ServerProcess& server) {
@@ -156,16 +49,16 @@ Instance InstanceOf(const testing_support::ServerProcess& server) {
 }
 
 std::vector<HostProcess> SandboxProcesses(const Instance& instance) {
-  std::vector<ProcInfo> all = AllProcesses();
+  const std::vector<HostProcess> all = testing_support::HostProcesses();
   std::vector<HostProcess> out;
   if (instance.backend == "none") {
     std::set<int> tree = {instance.gateway};
     // Parents are listed before children most of the time; repeat until nothing is added.
     for (bool added = true; added;) {
       added = false;
-      for (const ProcInfo& p : all) {
-        if (!p.zombie && tree.contains(p.process.ppid) && tree.insert(p.process.pid).second) {
-          out.push_back(p.process);
+      for (const HostProcess& p : all) {
+        if (!p.zombie && tree.contains(p.ppid) && tree.insert(p.pid).second) {
+          out.push_back(p);
           added = true;
         }
       }
@@ -173,9 +66,8 @@ std::vector<HostProcess> SandboxProcesses(const Instance& instance) {
     return out;
   }
   const unsigned end = instance.uid_base + sandbox::UidSlots::kPerInstance;
-  for (const ProcInfo& p : all) {
-    if (!p.zombie && p.process.uid >= instance.uid_base && p.process.uid < end)
-      out.push_back(p.process);
+  for (const HostProcess& p : all) {
+    if (!p.zombie && p.uid >= instance.uid_base && p.uid < end) out.push_back(p);
   }
   return out;
 }
@@ -210,37 +102,9 @@ std::vector<std::string> RuntimeWorkerEntries(const Instance& instance) {
   return out;
 }
 
-std::optional<std::string> EngineGet(const std::string& target) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", kEngineSocket);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  SendAll(fd, "GET " + target + " HTTP/1.0\r\nHost: docker\r\n\r\n");
-  std::string reply;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-    reply.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  const auto head_end = reply.find("\r\n\r\n");
-  if (reply.find(" 200 ") > 12 || head_end == std::string::npos) return std::nullopt;
-  return reply.substr(head_end + 4);
-}
-
 std::vector<Container> InstanceContainers(const Instance& instance) {
-  const nlohmann::json filters = {
-      {"label",
-       {"managed-by=code-interpreter", "org.code-interpreter.instance=" + instance.scope}}};
-  const auto body = EngineGet("/containers/json?all=true&filters=" + PercentEncode(filters.dump()));
   std::vector<Container> out;
-  if (!body) return out;
-  const auto list = nlohmann::json::parse(*body, nullptr, false);
-  if (!list.is_array()) return out;
-  for (const auto& c : list) {
+  for (const auto& c : testing_support::ContainersOfInstance(instance.scope)) {
     Container container;
     container.id = c.value("Id", "");
     if (c.contains("Names") && c["Names"].is_array() && !c["Names"].empty())
@@ -256,10 +120,11 @@ std::vector<std::string> StrayProcesses(const Instance& instance) {
   if (instance.backend == "namespaces") {
     const std::string prefix = "/code-interpreter/" + instance.scope + "/w-";
     for (const HostProcess& p : SandboxProcesses(instance)) {
-      const bool in_worker = p.cgroup.rfind(prefix, 0) == 0 &&
-                             (fs::exists(fs::path("/sys/fs/cgroup/memory") / p.cgroup.substr(1)) ||
-                              fs::exists(fs::path("/sys/fs/cgroup") / p.cgroup.substr(1)) ||
-                              fs::exists(fs::path("/sys/fs/cgroup/unified") / p.cgroup.substr(1)));
+      const std::string& cgroup = p.Cgroup();
+      const bool in_worker = cgroup.rfind(prefix, 0) == 0 &&
+                             (fs::exists(fs::path("/sys/fs/cgroup/memory") / cgroup.substr(1)) ||
+                              fs::exists(fs::path("/sys/fs/cgroup") / cgroup.substr(1)) ||
+                              fs::exists(fs::path("/sys/fs/cgroup/unified") / cgroup.substr(1)));
       if (!in_worker) stray.push_back(Describe(p));
     }
   } else if (instance.backend == "docker") {
@@ -269,7 +134,8 @@ std::vector<std::string> StrayProcesses(const Instance& instance) {
     }
     for (const HostProcess& p : SandboxProcesses(instance)) {
       bool in_container = false;
-      for (const std::string& id : running) in_container |= p.cgroup.find(id) != std::string::npos;
+      for (const std::string& id : running)
+        in_container |= p.Cgroup().find(id) != std::string::npos;
       if (!in_container) stray.push_back(Describe(p));
     }
   }

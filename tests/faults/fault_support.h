@@ -1,6 +1,7 @@
 // Host-side observations for the fault and soak suites: what one gateway instance owns on this
-// machine (its sandbox processes, cgroups, containers, runtime entries) and what the gateway
-// process itself holds (fds, threads, RSS), plus raw TCP clients that misbehave on purpose.
+// machine (its sandbox processes, cgroups, containers, runtime entries), plus raw TCP clients
+// that misbehave on purpose. What the gateway process itself holds (fds, threads, RSS) is read
+// with support/proc.h.
 //
 // Everything is scoped to one instance (the scope derived from its runtime dir, as the gateway
 // derives it), so suites running in parallel on the same host do not see each other's workers.
@@ -10,11 +11,10 @@
 #include <sys/types.h>
 
 #include <cstdlib>
-#include <filesystem>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "support/proc.h"
 #include "support/server_process.h"
 
 // A test for a known bug in src/: skipped so that CI stays green, run with CI_RUN_KNOWN_BUGS=1
@@ -24,17 +24,7 @@
 
 namespace faults {
 
-std::string ReadText(const std::filesystem::path& path);
 std::string Join(const std::vector<std::string>& items);
-
-// ---- the gateway process -------------------------------------------------------------------
-
-int CountFds(pid_t pid);
-int CountThreads(pid_t pid);  // "Threads:" of /proc/<pid>/status; 0 when gone
-long RssKb(pid_t pid);        // "VmRSS:" in KiB; 0 when gone
-// Gone, or a zombie (an orphan waiting for a reaper that is not ours).
-bool ProcessGone(int pid);
-int ParentOf(int pid);  // 0 when gone
 
 // ---- what one instance owns ----------------------------------------------------------------
 
@@ -49,17 +39,9 @@ struct Instance {
 // The instance of a running server (its backend is TestSandbox()).
 Instance InstanceOf(const testing_support::ServerProcess& server);
 
-struct HostProcess {
-  int pid = 0;
-  int ppid = 0;
-  unsigned uid = 0;
-  std::string comm;
-  std::string cgroup;  // the memory controller's path (v1), else the unified one
-};
-
 // Live (non-zombie) processes running as one of the instance's kernel uids. With "none",
 // every descendant of the gateway instead (kernels run as the gateway's own user there).
-std::vector<HostProcess> SandboxProcesses(const Instance& instance);
+std::vector<testing_support::HostProcess> SandboxProcesses(const Instance& instance);
 // The kernels among them (python processes), e.g. to SIGSTOP a pool worker.
 std::vector<int> KernelPids(const Instance& instance);
 
@@ -74,9 +56,6 @@ struct Container {
   bool running = false;
 };
 
-// GET on the Docker engine (/var/run/docker.sock, HTTP/1.0 so the answer is not chunked);
-// the body, or nullopt when the engine does not answer 200.
-std::optional<std::string> EngineGet(const std::string& target);
 // Containers (any state) labelled managed-by=code-interpreter with the instance's label.
 std::vector<Container> InstanceContainers(const Instance& instance);
 

@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "faults/fault_support.h"
+#include "support/engine.h"
+#include "support/proc.h"
 #include "support/server_process.h"
 
 namespace {
@@ -31,10 +33,15 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using faults::Instance;
+using testing_support::CountFds;
+using testing_support::EngineGet;
 using testing_support::HostPidsHolding;
 using testing_support::HttpClient;
 using testing_support::HttpReply;
 using testing_support::OpenMarkerCode;
+using testing_support::ParentOf;
+using testing_support::ProcessGone;
+using testing_support::ReadText;
 using testing_support::ServerProcess;
 using testing_support::WaitFor;
 
@@ -70,7 +77,7 @@ int KernelHolding(const std::string& marker) {
 }
 
 bool Gone(int pid) {
-  return WaitFor([&] { return faults::ProcessGone(pid); }, 30);
+  return WaitFor([&] { return ProcessGone(pid); }, 30);
 }
 
 void RemoveMarkers(const std::vector<std::string>& markers) {
@@ -185,7 +192,7 @@ TEST(FaultTest, StoppedIdleKernelsFailTheirHeartbeatAndAreReplaced) {
       [&] {
         now = faults::KernelPids(instance);
         return Settled(c, 2, 0) && now.size() == 2 &&
-               std::all_of(stopped.begin(), stopped.end(), faults::ProcessGone);
+               std::all_of(stopped.begin(), stopped.end(), ProcessGone);
       },
       60))
       << "status " << Status(c) << ", kernels " << now.size() << "\n"
@@ -219,7 +226,7 @@ std::string Leftovers(const Instance& instance, const HttpClient& c) {
            std::to_string(workers) + "\n";
   if (instance.backend == "namespaces") {
     for (const std::string& dir : faults::WorkerCgroups(instance)) {
-      if (faults::ReadText(fs::path(dir) / "cgroup.procs").find_first_of("0123456789") ==
+      if (ReadText(fs::path(dir) / "cgroup.procs").find_first_of("0123456789") ==
           std::string::npos) {
         why += "empty worker cgroup " + dir + "\n";
       }
@@ -274,7 +281,7 @@ TEST(FaultTest, GatewayKilledWithLiveSessionsLeavesNothingBehindAfterRestart) {
       for (const int pid : HostPidsHolding(marker)) {
         old_pids.push_back(pid);
         // With namespaces the kernel's parent is the sandbox's init (root, not a kernel uid).
-        if (instance.backend == "namespaces") old_pids.push_back(faults::ParentOf(pid));
+        if (instance.backend == "namespaces") old_pids.push_back(ParentOf(pid));
       }
     }
     ASSERT_EQ(old_pids.size(), instance.backend == "namespaces" ? 6u : 3u);
@@ -301,10 +308,10 @@ TEST(FaultTest, GatewayKilledWithLiveSessionsLeavesNothingBehindAfterRestart) {
         why.clear();
         if (!Settled(c, 1, 0)) why += "status " + Status(c).dump() + "\n";
         for (const int pid : old_pids) {
-          if (!faults::ProcessGone(pid)) why += "process " + std::to_string(pid) + " survived\n";
+          if (!ProcessGone(pid)) why += "process " + std::to_string(pid) + " survived\n";
         }
         for (const auto& container : old_containers) {
-          if (faults::EngineGet("/containers/" + container.id + "/json"))
+          if (EngineGet("/containers/" + container.id + "/json").status == 200)
             why += "container " + container.name + " survived\n";
         }
         why += Leftovers(instance, c);
@@ -449,7 +456,7 @@ TEST(FaultTest, TwoHundredDroppedConnectionsLeaveTheGatewayServingWithNoFdsBehin
   Canary background(c, "background");
   background.Init();
   ASSERT_TRUE(WaitFor([&] { return Settled(c, 1, 2); }, 60)) << Status(c);
-  const int baseline_fds = faults::CountFds(server.pid());
+  const int baseline_fds = CountFds(server.pid());
 
   std::atomic<bool> stop{false};
   std::thread loop([&] {
@@ -505,7 +512,7 @@ TEST(FaultTest, TwoHundredDroppedConnectionsLeaveTheGatewayServingWithNoFdsBehin
   int fds = 0;
   EXPECT_TRUE(WaitFor(
       [&] {
-        fds = faults::CountFds(server.pid());
+        fds = CountFds(server.pid());
         return Settled(c, 1, 2) && fds <= baseline_fds + 2;
       },
       60))
@@ -525,7 +532,7 @@ TEST(FaultTest, SlowLorisConnectionsAreCutOffAfterTheReadTimeout) {
   Canary canary(c, "canary");
   canary.Init();
   ASSERT_TRUE(WaitFor([&] { return Settled(c, 1, 1); }, 60)) << Status(c);
-  const int baseline_fds = faults::CountFds(server.pid());
+  const int baseline_fds = CountFds(server.pid());
 
   const std::string request = faults::PostRequest(
       "/execute", server.token(), json{{"user_uuid", "loris"}, {"code", "1 + 1"}}.dump());
@@ -595,7 +602,7 @@ TEST(FaultTest, SlowLorisConnectionsAreCutOffAfterTheReadTimeout) {
   int fds = 0;
   EXPECT_TRUE(WaitFor(
       [&] {
-        fds = faults::CountFds(server.pid());
+        fds = CountFds(server.pid());
         return fds <= baseline_fds + 2;
       },
       30))

@@ -25,7 +25,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
@@ -35,6 +34,8 @@
 #include <string>
 #include <vector>
 
+#include "support/engine.h"
+#include "support/proc.h"
 #include "support/server_process.h"
 
 // A case that shows a known weakness is skipped so that CI stays green; set
@@ -46,10 +47,18 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using testing_support::ContainersOfInstance;
+using testing_support::CountFds;
+using testing_support::EngineGet;
+using testing_support::EngineReply;
 using testing_support::HostPidsHolding;
+using testing_support::HostProcess;
+using testing_support::HostProcesses;
 using testing_support::HttpClient;
 using testing_support::HttpReply;
 using testing_support::OpenMarkerCode;
+using testing_support::ProcessGone;
+using testing_support::ReadText;
 using testing_support::ServerProcess;
 using testing_support::WaitFor;
 
@@ -76,13 +85,6 @@ std::string RandomHex(int chars) {
   return out;
 }
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Replaces every "{{KEY}}" in `text`.
 std::string Fill(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
   for (const auto& [key, value] : values) {
@@ -102,108 +104,7 @@ std::string Join(const std::vector<std::string>& items) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The Docker Engine, asked directly (no docker CLI): the test's own view of the containers.
-
-std::string EngineSocket() {
-  const char* host = std::getenv("DOCKER_HOST");
-  if (host != nullptr && std::string(host).rfind("unix://", 0) == 0) return host + 7;
-  return "/var/run/docker.sock";
-}
-
-std::string PercentEncode(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-struct EngineReply {
-  int status = 0;  // 0: no engine
-  json body;
-};
-
-// GET on the Engine API. HTTP/1.0: the answer is not chunked and ends when the engine closes.
-EngineReply EngineGet(const std::string& target) {
-  EngineReply reply;
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return reply;
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  const std::string path = EngineSocket();
-  path.copy(address.sun_path, sizeof address.sun_path - 1);
-  std::string raw;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request = "GET /v1.41" + target + " HTTP/1.0\r\nHost: docker\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[65536];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-        raw.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  const auto body = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12 || body == std::string::npos) return reply;
-  reply.status = std::atoi(raw.c_str() + 9);
-  reply.body = json::parse(raw.substr(body + 4), nullptr, false);
-  return reply;
-}
-
-// Containers labelled managed-by=code-interpreter (and of one instance, unless empty).
-json ManagedContainers(const std::string& instance = "") {
-  json labels = {"managed-by=code-interpreter"};
-  if (!instance.empty()) labels.push_back("org.code-interpreter.instance=" + instance);
-  const EngineReply r = EngineGet("/containers/json?all=true&filters=" +
-                                  PercentEncode(json{{"label", labels}}.dump()));
-  return r.status == 200 && r.body.is_array() ? r.body : json::array();
-}
-
-// ---------------------------------------------------------------------------------------------
 // The host's view of the workers of one backend.
-
-struct HostProcess {
-  int pid = 0;
-  int ppid = 0;
-  unsigned uid = 0;
-  std::string memory_cgroup;  // e.g. "/code-interpreter/i-0123456789ab/w-3", "/docker/<id>"
-  bool zombie = false;
-};
-
-std::vector<HostProcess> HostProcesses() {
-  std::vector<HostProcess> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    HostProcess p;
-    p.pid = std::stoi(name);
-    std::istringstream status(ReadText(entry.path() / "status"));
-    bool have_uid = false;
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("PPid:", 0) == 0) p.ppid = std::atoi(line.c_str() + 5);
-      if (line.rfind("State:", 0) == 0) p.zombie = line.find('Z') != std::string::npos;
-      if (line.rfind("Uid:", 0) == 0) {
-        p.uid = static_cast<unsigned>(std::strtoul(line.c_str() + 4, nullptr, 10));
-        have_uid = true;
-      }
-    }
-    if (!have_uid) continue;  // gone meanwhile
-    std::istringstream cgroups(ReadText(entry.path() / "cgroup"));
-    for (std::string line; std::getline(cgroups, line);) {
-      const auto at = line.find(":memory:");
-      if (at != std::string::npos) p.memory_cgroup = line.substr(at + 8);
-    }
-    out.push_back(p);
-  }
-  return out;
-}
 
 bool IsSandboxUid(unsigned uid) { return uid >= kUidBase && uid < kUidBase + 1000u * 1000u; }
 
@@ -288,7 +189,7 @@ class DockerView final : public HostView {
   }
   bool Live(const std::string& worker) const override {
     const EngineReply r = Inspect(worker);
-    return r.status == 200 && r.body["State"].value("Running", false) &&
+    return r.status == 200 && r.Json()["State"].value("Running", false) &&
            Label(r, "managed-by") == "code-interpreter";
   }
   bool Gone(const std::string& worker) const override {
@@ -300,7 +201,7 @@ class DockerView final : public HostView {
   std::vector<std::string> WorkersOf(const std::string& instance,
                                      std::vector<std::string>& leftovers) const override {
     std::vector<std::string> workers;
-    for (const json& c : ManagedContainers(instance)) {
+    for (const json& c : ContainersOfInstance(instance)) {
       const std::string id = c.value("Id", "");
       const std::string state = c.value("State", "");
       if (state == "running") {
@@ -317,8 +218,10 @@ class DockerView final : public HostView {
     return EngineGet("/containers/" + id + "/json");
   }
   static std::string Label(const EngineReply& r, const std::string& key) {
-    if (r.status != 200 || !r.body.contains("Config")) return {};
-    const json& labels = r.body["Config"]["Labels"];
+    if (r.status != 200) return {};
+    const json body = r.Json();
+    if (!body.contains("Config")) return {};
+    const json& labels = body["Config"]["Labels"];
     return labels.is_object() ? labels.value(key, "") : std::string();
   }
 };
@@ -411,23 +314,6 @@ const SandboxTraits& Traits() {
       .synthetic_passwd = false,
   };
   return OnDocker() ? docker : namespaces;
-}
-
-int CountFds(pid_t pid) {
-  int n = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != fs::end(it); it.increment(ec)) {
-    ++n;
-  }
-  return n;
-}
-
-bool ProcessGone(int pid) {
-  const std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
-  if (stat.empty()) return true;
-  const auto paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
 }
 
 // Python for the system call cases: sc() calls one in the kernel itself, in_child() runs a
@@ -891,7 +777,7 @@ print('done')
   if (OnDocker()) {
     const EngineReply inspect = EngineGet("/containers/" + worker.worker + "/json");
     ASSERT_EQ(inspect.status, 200);
-    const std::string log_path = inspect.body.value("LogPath", "");
+    const std::string log_path = inspect.Json().value("LogPath", "");
     std::error_code ec;
     const auto kept = log_path.empty() ? 0 : fs::file_size(log_path, ec);
     std::cerr << "[   INFO   ] container log " << log_path << ": " << (ec ? 0 : kept) << " bytes\n";

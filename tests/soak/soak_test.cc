@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "faults/fault_support.h"
+#include "support/proc.h"
 #include "support/server_process.h"
 
 namespace {
@@ -57,9 +58,9 @@ struct Sample {
 Sample Take(const faults::Instance& instance, const HttpClient& c, double t, long requests) {
   Sample s;
   s.t = t;
-  s.rss_kb = faults::RssKb(instance.gateway);
-  s.fds = faults::CountFds(instance.gateway);
-  s.threads = faults::CountThreads(instance.gateway);
+  s.rss_kb = testing_support::RssKb(instance.gateway);
+  s.fds = testing_support::CountFds(instance.gateway);
+  s.threads = testing_support::CountThreads(instance.gateway);
   s.procs = static_cast<int>(faults::SandboxProcesses(instance).size());
   s.sandboxes = faults::SandboxCount(instance);
   s.entries = static_cast<int>(faults::RuntimeWorkerEntries(instance).size());
