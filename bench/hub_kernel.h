@@ -1,7 +1,6 @@
 // HubKernel: one kernel started by a Launcher the way the pool starts one (same stream cap,
 // same connection setup), driven in-process through KernelHub with no HTTP and no pool in
-// between: the direct-ZeroMQ baseline of run_all. Like direct_kernel.h, generalized to any
-// code and output limits. Use from one thread.
+// between: the direct-ZeroMQ baseline of run_all. Use from one thread.
 #pragma once
 
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 // Exec latency: `1+1` through the gateway next to a direct ZeroMQ client, interleaved in
-// blocks of 50 so that both paths see the same machine (the approach of exec_latency.cc).
+// blocks of 50 so that both paths see the same machine.
 #include <cstdlib>
 
 #include "gateway.h"
