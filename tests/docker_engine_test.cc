@@ -22,12 +22,15 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "sandbox/docker_launcher.h"
+#include "sandbox/namespaces_launcher.h"
 #include "support/engine.h"
 #include "support/server_process.h"
 
 namespace {
 
 using testing_support::ConnectUnix;
+using testing_support::ContainersOfInstance;
 using testing_support::EngineGet;
 using testing_support::EngineSocket;
 using testing_support::HttpClient;
@@ -223,6 +226,37 @@ TEST_F(DockerEngineTest, CrashedGatewaysContainersAreRemovedAtTheNextStart) {
   second.Stop();
   for (const auto& id : LoggedContainers(second.Log()))
     EXPECT_FALSE(ContainerExists(id)) << id << " outlived a clean shutdown";
+}
+
+TEST_F(DockerEngineTest, ContainersLeftOutsideThePoolAreRemovedAtShutdown) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "2"}, dir_);
+  ASSERT_TRUE(server.ok()) << server.Log();
+  ASSERT_TRUE(WaitFor(
+      [&] { return server.Client().Get("/status").Json()["idle_workers_in_pool"] == 1; }, 60));
+  const std::string instance = sandbox::NamespacesLauncher::ScopeFor(
+      std::filesystem::absolute(server.runtime_dir()).string());
+  // What a gateway killed between creating and starting a container leaves, when the engine
+  // finishes the creation after the next gateway's start-up sweep: a container of this
+  // instance that no worker owns.
+  const std::string create =
+      "curl -s -o /dev/null --unix-socket " + EngineSocket() +
+      " -H 'Content-Type: application/json' -X POST 'http://docker/containers/create?name=" +
+      "code-interpreter-" + instance +
+      "-orphan' -d '{\"Image\": \"code-interpreter-worker:latest\", " +
+      "\"Cmd\": [\"true\"], \"Labels\": {\"" + sandbox::docker::kManagedLabel +
+      "\": \"code-interpreter\", \"" + sandbox::docker::kInstanceLabel + "\": \"" + instance +
+      "\"}}'";
+  ASSERT_EQ(std::system(create.c_str()), 0);
+  ASSERT_EQ(ContainersOfInstance(instance).size(), 2u) << "the worker's and the orphan";
+
+  server.Stop();
+  EXPECT_EQ(ContainersOfInstance(instance), nlohmann::json::array())
+      << "a clean shutdown leaves nothing of its instance";
+  // Whatever the outcome, the orphan must not outlive the test.
+  const std::string remove = "curl -s -o /dev/null --unix-socket " + EngineSocket() +
+                             " -X DELETE 'http://docker/containers/code-interpreter-" + instance +
+                             "-orphan?force=true'";
+  EXPECT_EQ(std::system(remove.c_str()), 0);
 }
 
 }  // namespace

@@ -246,6 +246,7 @@ int Serve(const ServeOptions& o) {
   // those kernels and remove their directories too.
   io.restart();
   io.poll();
+  (*launcher)->Shutdown();
   std::error_code ec;
   std::filesystem::remove_all(o.runtime_dir / "mplconfig", ec);
   std::filesystem::remove(o.runtime_dir / "lock", ec);

@@ -299,6 +299,13 @@ common::Result<int> DockerLauncher::SweepStale() {
   return static_cast<int>(ids->size());
 }
 
+void DockerLauncher::Shutdown() {
+  // The pool has removed its own containers; what is left belongs to nobody.
+  if (auto swept = SweepStale(); !swept) {
+    spdlog::warn("{} (left to the next start's sweep)", swept.error().message);
+  }
+}
+
 common::Result<std::string> DockerLauncher::Create(const WorkerSpec& spec, const std::string& name,
                                                    const nlohmann::json& body) {
   for (int attempt = 0;; ++attempt) {

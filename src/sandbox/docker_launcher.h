@@ -74,6 +74,7 @@ class DockerLauncher final : public Launcher {
 
   std::string Name() const override { return "docker"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
+  void Shutdown() override;  // sweeps the instance's containers once more
 
  private:
   common::Result<std::string> Create(const WorkerSpec& spec, const std::string& name,

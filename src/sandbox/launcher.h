@@ -61,6 +61,10 @@ class Launcher {
   virtual ~Launcher() = default;
   virtual std::string Name() const = 0;
   virtual common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) = 0;
+  // Called once at shutdown, after every Sandbox was killed: removes whatever of this
+  // instance is left outside them (e.g. a container an earlier, killed gateway was still
+  // creating when this one swept at start).
+  virtual void Shutdown() {}
 };
 
 // Human-readable form of a waitpid status: "exit code 1", "signal 9 (Killed)".
