@@ -267,6 +267,7 @@ struct Pool::Impl {
       }
     }
     spdlog::error("worker {} failed to start: {}", worker ? worker->name : std::to_string(id), why);
+    backing_off = true;  // before DestroyWorker, whose top-up must wait for the retry timer
     DestroyWorker(id, "start failed");
     last_start_error = why;
     initializing = false;
@@ -285,7 +286,6 @@ struct Pool::Impl {
     // Back off so a broken setup does not spin: 0.25 s, 0.5 s, ... up to 30 s.
     const auto delay = std::min<milliseconds>(
         milliseconds(250) * (1 << std::min(start_failures, 7)), milliseconds(30000));
-    backing_off = true;
     retry_timer.expires_after(delay);
     retry_timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
@@ -315,7 +315,6 @@ struct Pool::Impl {
         return;
       case WorkerState::kIdle:
         DestroyWorker(id, why);
-        TopUp();
         return;
       case WorkerState::kAssigned:
       case WorkerState::kExecuting:
@@ -336,10 +335,10 @@ struct Pool::Impl {
           " while idle; its state was lost and this request ran in a fresh kernel.";
     }
     DestroyWorker(id, why);
-    TopUp();
   }
 
-  // Forgets the worker now; the kill and the directory removal happen off the io thread.
+  // Forgets the worker now; the kill and the directory removal happen off the io thread. The
+  // slot it frees is refilled at once (TopUp), unless the pool is backing off or shutting down.
   void DestroyWorker(std::uint64_t id, const std::string& why) {
     const auto it = workers.find(id);
     if (it == workers.end()) return;
@@ -358,6 +357,7 @@ struct Pool::Impl {
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
     });
+    TopUp();
   }
 
   // ---- sessions ------------------------------------------------------------------------
@@ -485,7 +485,6 @@ struct Pool::Impl {
     // Disconnecting hands back the partial output through OnExecuted, which answers.
     DestroyWorker(id,
                   "did not stop within " + Seconds(config.interrupt_grace) + " s of an interrupt");
-    TopUp();
   }
 
   void OnExecuted(const std::string& user, std::uint64_t exec_id, jupyter::ExecutionResult result) {
@@ -504,7 +503,6 @@ struct Pool::Impl {
     if (lost && running.died.empty() && !running.killed_on_timeout) {
       running.died = "stopped responding";  // the transport lost it; do not reuse it
       if (session->worker != 0) DestroyWorker(std::exchange(session->worker, 0), running.died);
-      TopUp();
     }
     if (Worker* worker = FindWorker(session->worker); worker != nullptr) {
       worker->state = WorkerState::kAssigned;
@@ -588,7 +586,6 @@ struct Pool::Impl {
       if (ec || shutting_down) return;
       const auto now = Clock::now();
       ReapIdle(now);
-      TopUp();  // a safety net: every path that frees a slot should top up itself
       if (now >= next_health) {
         next_health = now + config.health_interval;
         CheckHealth();
@@ -610,7 +607,6 @@ struct Pool::Impl {
                    Seconds(config.idle_timeout));
       EndSession(user, Refusal(Outcome::kReleased, "session reaped"), "idle timeout");
     }
-    if (!expired.empty()) TopUp();
   }
 
   void CheckHealth() {
@@ -724,7 +720,6 @@ bool Pool::Release(const std::string& user) {
   const bool had_worker = session->worker != 0 || session->waiting;
   spdlog::info("user \"{}\": released", common::Printable(user, 64));
   p.EndSession(user, Refusal(Outcome::kReleased, "The session was released"), "released");
-  p.TopUp();
   return had_worker;
 }
 
