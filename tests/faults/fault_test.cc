@@ -16,12 +16,12 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/crypto.h"
 #include "faults/fault_support.h"
 #include "support/engine.h"
 #include "support/proc.h"
@@ -45,13 +45,8 @@ using testing_support::ReadText;
 using testing_support::ServerProcess;
 using testing_support::WaitFor;
 
-std::string RandomHex(int chars) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < chars; ++i) out += digits[rng() % 16];
-  return out;
-}
+// `chars` (even) random hex digits, for names no other run uses.
+std::string RandomHex(int chars) { return *common::RandomHex(static_cast<std::size_t>(chars) / 2); }
 
 std::string Marker(const std::string& label) { return "ci-fault-" + label + "-" + RandomHex(10); }
 

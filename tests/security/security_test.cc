@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crypto.h"
 #include "support/engine.h"
 #include "support/proc.h"
 #include "support/server_process.h"
@@ -77,13 +78,8 @@ bool Supported() {
   return sandbox == "namespaces" || sandbox == "docker";
 }
 
-std::string RandomHex(int chars) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < chars; ++i) out += digits[rng() % 16];
-  return out;
-}
+// `chars` (even) random hex digits, for names no other run uses.
+std::string RandomHex(int chars) { return *common::RandomHex(static_cast<std::size_t>(chars) / 2); }
 
 // Replaces every "{{KEY}}" in `text`.
 std::string Fill(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
