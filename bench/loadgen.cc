@@ -13,6 +13,8 @@
 #include <optional>
 #include <utility>
 
+#include "stats.h"
+
 namespace bench {
 namespace {
 
@@ -20,11 +22,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 http::request<http::string_body> MakeRequest(http::verb verb, const std::string& path,
                                              const std::string& token, const std::string& body) {

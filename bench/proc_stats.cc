@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "stats.h"
+
 namespace bench {
 namespace {
 
@@ -133,12 +135,9 @@ int OpenFds(pid_t pid) {
 
 Sampler::Sampler(pid_t pid, std::chrono::milliseconds interval) : pid_(pid) {
   thread_ = std::thread([this, interval] {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = Clock::now();
     while (!stop_) {
-      Sample sample{
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-              .count(),
-          RssMb(pid_), Threads(pid_), OpenFds(pid_)};
+      Sample sample{MsSince(start), RssMb(pid_), Threads(pid_), OpenFds(pid_)};
       {
         std::lock_guard lock(mu_);
         samples_.push_back(sample);

@@ -70,11 +70,7 @@ Timings Direct(const std::string& backend, int kernels) {
   auto launcher = MakeLauncher(backend);
   for (int i = 0; i < kernels; ++i) {
     HubKernel kernel(*launcher, (1u << 20) + 4096);
-    auto time = [&] {
-      const auto start = Clock::now();
-      t.failures += !kernel.Once();
-      return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    };
+    const auto time = [&] { return TimeOnce([&] { return kernel.Once(); }, t.failures); };
     t.first.push_back(time());
     for (int k = 0; k < kLater; ++k) t.later.push_back(time());
   }

@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::size_t kDefaultTextCap = 1u << 20;  // --max-output-text default
 
-double TimeOnce(const std::function<bool()>& once, int& failures) {
-  const auto start = Clock::now();
-  if (!once()) ++failures;
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 void MeasureBackend(const RunConfig& config, const std::string& backend, Section& section) {
   const int iterations = config.Count(1500, 150);
   const int warmup = config.Count(100, 30);

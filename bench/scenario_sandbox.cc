@@ -13,10 +13,6 @@ namespace {
 
 constexpr std::size_t kStreamCap = (1u << 20) + 4096;  // as the pool sets it by default
 
-double Elapsed(Clock::time_point since) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
-}
-
 }  // namespace
 
 Section RunSandbox(const RunConfig& config) {
@@ -45,18 +41,14 @@ Section RunSandbox(const RunConfig& config) {
     for (std::size_t b = 0; b < n; ++b) {
       const auto t0 = Clock::now();
       auto kernel = std::make_unique<HubKernel>(*launchers[b], kStreamCap);
-      start_ms[b].push_back(Elapsed(t0));
+      start_ms[b].push_back(MsSince(t0));
     }
   }
   std::vector<std::unique_ptr<HubKernel>> kernels;
   for (auto& launcher : launchers)
     kernels.push_back(std::make_unique<HubKernel>(*launcher, kStreamCap));
   int failures = 0;
-  const auto once = [&](HubKernel& k) {
-    const auto t0 = Clock::now();
-    if (!k.Once()) ++failures;
-    return Elapsed(t0);
-  };
+  const auto once = [&](HubKernel& k) { return TimeOnce([&] { return k.Once(); }, failures); };
   for (int i = 0; i < 50; ++i)
     for (auto& k : kernels) once(*k);
   failures = 0;
