@@ -5,9 +5,9 @@
 //   sudo build/default/bench/run_all [--quick] [--scenarios=a,b] [--backends=a,b]
 //                                    [--scale=F] [--capacity-hold=S] [--out=DIR]
 //
-// Scenarios: latency, sandbox, throughput, capacity, acquisition, interrupt, memory, streaming. Without
-// --backends: every backend this host has (namespaces as root, none, docker with the worker
-// image), or with --quick only the default one.
+// Scenarios: latency, sandbox, throughput, capacity, acquisition, interrupt, memory, streaming.
+// Without --backends: every backend this host has (namespaces as root, none, docker with the
+// worker image), or with --quick only the default one.
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -43,11 +43,10 @@ using bench::Section;
 
 // In run order: throughput and capacity are adjacent because they share one warm pool.
 const std::vector<std::pair<std::string, std::function<Section(const RunConfig&)>>> kScenarios = {
-    {"latency", bench::RunLatency},     {"sandbox", bench::RunSandbox},
-    {"throughput", bench::RunThroughput},
-    {"capacity", bench::RunCapacity},   {"acquisition", bench::RunAcquisition},
-    {"interrupt", bench::RunInterrupt}, {"memory", bench::RunMemory},
-    {"streaming", bench::RunStreaming},
+    {"latency", bench::RunLatency},         {"sandbox", bench::RunSandbox},
+    {"throughput", bench::RunThroughput},   {"capacity", bench::RunCapacity},
+    {"acquisition", bench::RunAcquisition}, {"interrupt", bench::RunInterrupt},
+    {"memory", bench::RunMemory},           {"streaming", bench::RunStreaming},
 };
 
 std::vector<std::string> Split(const std::string& list) {

@@ -71,8 +71,9 @@ TEST_F(ExecuteTest, OriginalExampleFlowKeepsStateAndReturnsSeedShapes) {
 TEST_F(ExecuteTest, AFreshSessionShowsNoTraceOfTheKernelsWarmUp) {
   // Workers run warm-up cells (one raises) before they join the pool; a user never sees them.
   const HttpClient c = client();
-  auto r = c.Execute("warm-up", "import sys\n[n for n in ('last_type', 'last_value', 'last_exc') "
-                                "if hasattr(sys, n)], len(In), '_' in globals() and _");
+  auto r = c.Execute("warm-up",
+                     "import sys\n[n for n in ('last_type', 'last_value', 'last_exc') "
+                     "if hasattr(sys, n)], len(In), '_' in globals() and _");
   ASSERT_EQ(r.status, 200) << r.body;
   auto j = r.Json();
   EXPECT_EQ(j["result_text"], "([], 2, '')") << r.body;

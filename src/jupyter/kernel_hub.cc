@@ -5,10 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
-
-#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -84,10 +83,14 @@ struct Kernel {
 
   zmq::socket_t& Socket(Channel channel) {
     switch (channel) {
-      case Channel::kShell: return shell;
-      case Channel::kControl: return control;
-      case Channel::kIopub: return iopub;
-      case Channel::kHeartbeat: return hb;
+      case Channel::kShell:
+        return shell;
+      case Channel::kControl:
+        return control;
+      case Channel::kIopub:
+        return iopub;
+      case Channel::kHeartbeat:
+        return hb;
     }
     return hb;
   }
@@ -234,8 +237,8 @@ class KernelHub::Loop {
       });
       return;
     }
-    Message request = ExecuteRequest(std::move(code), /*silent=*/false, options_.store_history,
-                                     kernel->session);
+    Message request =
+        ExecuteRequest(std::move(code), /*silent=*/false, options_.store_history, kernel->session);
     kernel->exec.emplace(
         PendingExec{request.MsgId(), {}, OutputCollector(limits), std::nullopt, std::move(done)});
     if (!Send(*kernel, Channel::kShell, Encode(request, kernel->key))) {
