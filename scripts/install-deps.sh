@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake ninja-build g++ pkg-config libboost-dev cppzmq-dev libzmq3-dev nlohmann-json3-dev
+  cmake ninja-build g++ pkg-config libboost-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev libfmt-dev libssl-dev libseccomp-dev libgtest-dev libgmock-dev
   # kernels
   python3 python3-ipykernel python3-matplotlib python3-numpy

@@ -9,16 +9,17 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
-#include <zmq.hpp>
 
+#include "common/log_budget.h"
+#include "common/rate_budget.h"
 #include "common/unique_fd.h"
+#include "jupyter/zmtp_socket.h"
 
 namespace jupyter {
 namespace {
@@ -28,6 +29,7 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kProbeInterval{50};
 constexpr milliseconds kProbeResend{2000};
+constexpr milliseconds kConnectRetry{10};
 constexpr std::size_t kMaxFrames = 256;
 
 enum class Channel { kShell, kControl, kIopub, kHeartbeat };
@@ -60,7 +62,8 @@ struct PendingExec {
   // even when ipykernel lost the execute_reply (an interrupt landing between requests).
   std::string probe_id;
   OutputCollector collector;
-  std::optional<Clock::time_point> idle_deadline;
+  // Set once one of execute_reply and status: idle came: how long to wait for the other.
+  std::optional<Clock::time_point> finish_deadline;
   std::function<void(ExecutionResult)> done;
 };
 
@@ -69,54 +72,34 @@ struct PendingPing {
   std::vector<std::function<void(bool)>> waiters;
 };
 
+// One of a kernel's four connections.
+struct Link {
+  std::unique_ptr<ZmtpSocket> socket;
+  bool registered = false;  // with epoll, for `events`
+  std::uint32_t events = 0;
+  bool closed = false;  // the kernel closed it; not reopened
+};
+
 struct Kernel {
   KernelId id = 0;
   std::string key;
   std::string session;
-  zmq::socket_t shell;
-  zmq::socket_t control;
-  zmq::socket_t iopub;
-  zmq::socket_t hb;
+  std::array<Link, kChannels.size()> links;
+  std::optional<Clock::time_point> next_connect;  // some socket is not connected yet
+  std::string broken;  // why the hub cut the kernel off; empty while it is in order
+  common::RateBudget rate;
+  std::optional<Clock::time_point> throttled_until;
+  std::uint64_t turn = 0;  // the loop turn turn_left belongs to
+  std::size_t turn_left = 0;
+  std::size_t violations = 0;
+  common::LogBudget log;
   std::optional<PendingReady> ready;
   std::optional<PendingExec> exec;
   std::optional<PendingPing> ping;
 
-  zmq::socket_t& Socket(Channel channel) {
-    switch (channel) {
-      case Channel::kShell:
-        return shell;
-      case Channel::kControl:
-        return control;
-      case Channel::kIopub:
-        return iopub;
-      case Channel::kHeartbeat:
-        return hb;
-    }
-    return hb;
-  }
+  Kernel(double per_second, double burst) : rate(per_second, burst) {}
+  Link& At(Channel channel) { return links[static_cast<std::size_t>(channel)]; }
 };
-
-// Reads one multipart message without blocking. nullopt: nothing to read. An empty vector:
-// a message was read but dropped for exceeding the caps.
-std::optional<std::vector<std::string>> RecvFrames(zmq::socket_t& socket, std::size_t max_bytes) {
-  std::vector<std::string> frames;
-  std::size_t total = 0;
-  bool overflow = false;
-  while (true) {
-    zmq::message_t part;
-    const auto got = socket.recv(part, zmq::recv_flags::dontwait);
-    if (!got) return frames.empty() && !overflow ? std::nullopt : std::optional(std::move(frames));
-    total += part.size();
-    if (!overflow && (total > max_bytes || frames.size() >= kMaxFrames)) {
-      overflow = true;
-      frames.clear();
-    }
-    if (!overflow) frames.emplace_back(static_cast<const char*>(part.data()), part.size());
-    if (!part.more()) break;
-  }
-  if (overflow) frames.clear();
-  return frames;
-}
 
 Message ExecuteRequest(std::string code, bool silent, bool store_history,
                        const std::string& session) {
@@ -134,18 +117,9 @@ Message ExecuteRequest(std::string code, bool silent, bool store_history,
                      session);
 }
 
-bool SendFrames(zmq::socket_t& socket, const std::vector<std::string>& frames) {
-  try {
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      const auto flags = zmq::send_flags::dontwait |
-                         (i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-      if (!socket.send(zmq::buffer(frames[i]), flags)) return false;
-    }
-    return true;
-  } catch (const zmq::error_t& e) {
-    spdlog::warn("zmq send failed: {}", e.what());
-    return false;
-  }
+std::string SocketPath(const std::string& endpoint) {
+  constexpr std::string_view kScheme = "ipc://";
+  return endpoint.rfind(kScheme, 0) == 0 ? endpoint.substr(kScheme.size()) : endpoint;
 }
 
 }  // namespace
@@ -153,7 +127,7 @@ bool SendFrames(zmq::socket_t& socket, const std::vector<std::string>& frames) {
 class KernelHub::Loop {
  public:
   Loop(HubOptions options, Post post)
-      : options_(options),
+      : options_(std::move(options)),
         post_(std::move(post)),
         wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
         epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
@@ -184,38 +158,42 @@ class KernelHub::Loop {
   }
 
   void DoConnect(KernelId id, const ConnectionInfo& info) {
-    auto kernel = std::make_unique<Kernel>();
+    const double burst = std::max<double>(options_.bytes_per_second,
+                                          static_cast<double>(options_.max_message_bytes));
+    auto kernel = std::make_unique<Kernel>(options_.bytes_per_second, burst);
     kernel->id = id;
     kernel->key = info.key;
     kernel->session = NewId();
-    try {
-      kernel->shell = MakeSocket(zmq::socket_type::dealer, info.ShellEndpoint());
-      kernel->control = MakeSocket(zmq::socket_type::dealer, info.ControlEndpoint());
-      kernel->iopub = MakeSocket(zmq::socket_type::sub, info.IopubEndpoint());
-      kernel->hb = MakeSocket(zmq::socket_type::req, info.HeartbeatEndpoint());
-      for (const Channel channel : kChannels) Watch(*kernel, channel, EPOLL_CTL_ADD);
-    } catch (const std::exception& e) {
-      spdlog::error("kernel {}: cannot create sockets: {}", id, e.what());
-      for (const Channel channel : kChannels) Watch(*kernel, channel, EPOLL_CTL_DEL);
-      return;  // WaitReady on this id will fail: unknown kernel
-    }
+    const zmtp::DecoderLimits limits{.max_message_bytes = options_.max_message_bytes,
+                                     .max_frames = kMaxFrames};
+    const auto make = [&](const std::string& endpoint, ZmtpSocket::Role role) {
+      return std::make_unique<ZmtpSocket>(SocketPath(endpoint), role, limits);
+    };
+    kernel->At(Channel::kShell).socket = make(info.ShellEndpoint(), ZmtpSocket::Role::kDealer);
+    kernel->At(Channel::kControl).socket = make(info.ControlEndpoint(), ZmtpSocket::Role::kDealer);
+    kernel->At(Channel::kIopub).socket = make(info.IopubEndpoint(), ZmtpSocket::Role::kSub);
+    kernel->At(Channel::kHeartbeat).socket =
+        make(info.HeartbeatEndpoint(), ZmtpSocket::Role::kDealer);
+    kernel->next_connect = Clock::now();
+    Kernel& k = *kernel;
     kernels_[id] = std::move(kernel);
+    ConnectSockets(k, Clock::now());
   }
 
   void DoDisconnect(KernelId id) {
     const auto it = kernels_.find(id);
     if (it == kernels_.end()) return;
     FailPending(*it->second, "kernel disconnected");
-    // Before the sockets close: ZeroMQ closes their notification fds later, on its own thread.
-    for (const Channel channel : kChannels) Watch(*it->second, channel, EPOLL_CTL_DEL);
+    CloseSockets(*it->second);
     kernels_.erase(it);
   }
 
   void DoWaitReady(KernelId id, milliseconds timeout,
                    std::function<void(common::Result<void>)> done) {
     Kernel* kernel = Find(id);
-    if (kernel == nullptr) {
-      Deliver([done = std::move(done)] { done(common::Fail("unknown kernel")); });
+    if (kernel == nullptr || !kernel->broken.empty()) {
+      std::string why = kernel == nullptr ? "unknown kernel" : kernel->broken;
+      Deliver([done = std::move(done), why] { done(common::Fail(why)); });
       return;
     }
     const auto now = Clock::now();
@@ -228,10 +206,11 @@ class KernelHub::Loop {
   void DoExecute(KernelId id, std::string code, OutputLimits limits,
                  std::function<void(ExecutionResult)> done) {
     Kernel* kernel = Find(id);
-    if (kernel == nullptr || kernel->exec) {
+    if (kernel == nullptr || !kernel->broken.empty() || kernel->exec) {
       ExecutionResult result;
-      result.disconnected = kernel == nullptr;
-      result.status = kernel == nullptr ? "" : "busy";
+      result.disconnected = kernel == nullptr || !kernel->broken.empty();
+      if (kernel != nullptr) result.disconnect_reason = kernel->broken;
+      result.status = result.disconnected ? "" : "busy";
       Deliver([done = std::move(done), result = std::move(result)]() mutable {
         done(std::move(result));
       });
@@ -241,9 +220,7 @@ class KernelHub::Loop {
         ExecuteRequest(std::move(code), /*silent=*/false, options_.store_history, kernel->session);
     kernel->exec.emplace(
         PendingExec{request.MsgId(), {}, OutputCollector(limits), std::nullopt, std::move(done)});
-    if (!Send(*kernel, Channel::kShell, Encode(request, kernel->key))) {
-      spdlog::warn("kernel {}: execute_request could not be queued", id);
-    }
+    Send(*kernel, Channel::kShell, request);
   }
 
   void DoInterrupt(KernelId id) {
@@ -252,19 +229,18 @@ class KernelHub::Loop {
     if (kernel == nullptr || !kernel->exec || !kernel->exec->probe_id.empty()) return;
     Message probe = MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session);
     kernel->exec->probe_id = probe.MsgId();
-    Send(*kernel, Channel::kShell, Encode(probe, kernel->key));
+    Send(*kernel, Channel::kShell, probe);
   }
 
   void DoControl(KernelId id, std::string_view type, nlohmann::json content) {
     Kernel* kernel = Find(id);
     if (kernel == nullptr) return;
-    Send(*kernel, Channel::kControl,
-         Encode(MakeRequest(type, std::move(content), kernel->session), kernel->key));
+    Send(*kernel, Channel::kControl, MakeRequest(type, std::move(content), kernel->session));
   }
 
   void DoPing(KernelId id, milliseconds timeout, std::function<void(bool)> done) {
     Kernel* kernel = Find(id);
-    if (kernel == nullptr) {
+    if (kernel == nullptr || !kernel->broken.empty()) {
       Deliver([done = std::move(done)] { done(false); });
       return;
     }
@@ -274,45 +250,94 @@ class KernelHub::Loop {
     }
     kernel->ping.emplace(PendingPing{.deadline = Clock::now() + timeout, .waiters = {}});
     kernel->ping->waiters.push_back(std::move(done));
-    if (!Send(*kernel, Channel::kHeartbeat, {"ping"})) CompletePing(*kernel, false);
+    SendRaw(*kernel, Channel::kHeartbeat, {"ping"});
   }
 
  private:
-  zmq::socket_t MakeSocket(zmq::socket_type type, const std::string& endpoint) {
-    zmq::socket_t socket(context_, type);
-    socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes));
-    socket.set(zmq::sockopt::reconnect_ivl, 10);
-    if (type == zmq::socket_type::sub) socket.set(zmq::sockopt::subscribe, "");
-    if (type == zmq::socket_type::req) {
-      socket.set(zmq::sockopt::req_relaxed, 1);
-      socket.set(zmq::sockopt::req_correlate, 1);
+  // --- sockets -------------------------------------------------------------------------
+
+  void ConnectSockets(Kernel& kernel, Clock::time_point now) {
+    bool waiting = false;
+    for (const Channel channel : kChannels) {
+      Link& link = kernel.At(channel);
+      if (link.closed || link.socket->Connected()) continue;
+      auto connected = link.socket->Connect();
+      if (!connected) {
+        Break(kernel, "cannot connect to the kernel: " + connected.error().message);
+        return;
+      }
+      if (!*connected) {
+        waiting = true;
+        continue;
+      }
+      Arm(kernel, channel);
     }
-    socket.connect(endpoint);
-    return socket;
+    kernel.next_connect = waiting ? std::optional(now + kConnectRetry) : std::nullopt;
   }
 
-  // Registers (or removes) a socket's notification fd with epoll. ZMQ_FD only says that
-  // the socket's state may have changed; ZMQ_EVENTS tells whether a message is waiting.
-  void Watch(Kernel& kernel, Channel channel, int op) {
-    zmq::socket_t& socket = kernel.Socket(channel);
-    if (!socket) return;
-    const int fd = socket.get(zmq::sockopt::fd);
+  // Registers the epoll events a socket needs now: input unless the kernel is held back,
+  // output while bytes wait.
+  void Arm(Kernel& kernel, Channel channel) {
+    Link& link = kernel.At(channel);
+    if (!link.socket || link.closed || !link.socket->Connected()) return;
+    std::uint32_t events = 0;
+    if (!kernel.throttled_until) events |= EPOLLIN;
+    if (link.socket->WantsWrite()) events |= EPOLLOUT;
+    if (link.registered && link.events == events) return;
     epoll_event event{};
-    event.events = EPOLLIN;
+    event.events = events;
     event.data.u64 = Token(kernel.id, channel);
-    if (::epoll_ctl(epoll_.Get(), op, fd, &event) != 0 && op == EPOLL_CTL_ADD) {
-      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    const int op = link.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (::epoll_ctl(epoll_.Get(), op, link.socket->Fd(), &event) != 0) {
+      spdlog::error("kernel {}: epoll_ctl: {}", kernel.id, std::strerror(errno));
+      return;
     }
-    if (op == EPOLL_CTL_ADD) recheck_.emplace_back(kernel.id, channel);
+    link.registered = true;
+    link.events = events;
   }
 
-  // Sending may consume the notification of a message that arrived meanwhile (ZeroMQ
-  // processes pending commands on send), so the socket is read again before blocking.
-  bool Send(Kernel& kernel, Channel channel, const std::vector<std::string>& frames) {
-    const bool sent = SendFrames(kernel.Socket(channel), frames);
-    recheck_.emplace_back(kernel.id, channel);
-    return sent;
+  void CloseLink(Link& link) {
+    if (link.registered) ::epoll_ctl(epoll_.Get(), EPOLL_CTL_DEL, link.socket->Fd(), nullptr);
+    link.registered = false;
+    link.closed = true;
+    link.socket.reset();
+  }
+
+  void CloseSockets(Kernel& kernel) {
+    for (Link& link : kernel.links) CloseLink(link);
+    kernel.next_connect.reset();
+  }
+
+  // The hub cuts a kernel off: its sockets close and everything pending fails with `why`.
+  void Break(Kernel& kernel, const std::string& why) {
+    if (!kernel.broken.empty()) return;
+    spdlog::warn("kernel {}: disconnected: {}", kernel.id, why);
+    kernel.broken = why;
+    FailPending(kernel, why);
+    CloseSockets(kernel);
+  }
+
+  void Send(Kernel& kernel, Channel channel, const Message& message) {
+    SendRaw(kernel, channel, Encode(message, kernel.key));
+  }
+
+  // Messages to a closed connection are dropped: the pool finds out through the kernel's
+  // exit, a timeout or a missed heartbeat.
+  void SendRaw(Kernel& kernel, Channel channel, const std::vector<std::string>& frames) {
+    Link& link = kernel.At(channel);
+    if (link.closed) return;
+    link.socket->Send(frames);
+    Flush(kernel, channel);
+  }
+
+  void Flush(Kernel& kernel, Channel channel) {
+    Link& link = kernel.At(channel);
+    if (link.closed || !link.socket->Connected()) return;  // sent once connected
+    if (auto ok = link.socket->Flush(); !ok) {
+      CloseLink(link);
+      return;
+    }
+    Arm(kernel, channel);
   }
 
   Kernel* Find(KernelId id) {
@@ -322,6 +347,17 @@ class KernelHub::Loop {
 
   void Deliver(std::function<void()> fn) { post_(std::move(fn)); }
 
+  // A warning about a kernel, at most a few a second per kernel.
+  void Warn(Kernel& kernel, std::string_view what) {
+    if (!kernel.log.Allow(Clock::now())) return;
+    const std::size_t suppressed = kernel.log.TakeSuppressed();
+    if (suppressed == 0) {
+      spdlog::warn("kernel {}: {}", kernel.id, what);
+    } else {
+      spdlog::warn("kernel {}: {} ({} similar lines suppressed)", kernel.id, what, suppressed);
+    }
+  }
+
   void FailPending(Kernel& kernel, const std::string& why) {
     if (kernel.ready) {
       Deliver([done = std::move(kernel.ready->done), why] { done(common::Fail(why)); });
@@ -330,6 +366,7 @@ class KernelHub::Loop {
     if (kernel.exec) {
       ExecutionResult result = std::move(kernel.exec->collector.result());
       result.disconnected = true;
+      result.disconnect_reason = kernel.broken;
       Deliver([done = std::move(kernel.exec->done), result = std::move(result)]() mutable {
         done(std::move(result));
       });
@@ -344,6 +381,8 @@ class KernelHub::Loop {
     for (auto& done : waiters) Deliver([done = std::move(done), ok] { done(ok); });
   }
 
+  // --- the loop ------------------------------------------------------------------------
+
   void RunCommands() {
     std::vector<std::function<void()>> commands;
     {
@@ -353,19 +392,18 @@ class KernelHub::Loop {
     for (auto& command : commands) command();
   }
 
-  // Each wake-up costs O(sockets with traffic), not O(kernels): only the sockets epoll
-  // names, plus the ones written to since the last turn, are read.
+  // One turn: commands, timers, then every socket epoll names, each kernel read for at most
+  // turn_bytes. Level-triggered: what a turn leaves unread is named again on the next.
   void Run() {
-    std::array<epoll_event, 64> events;
-    std::vector<std::pair<KernelId, Channel>> work;
+    std::array<epoll_event, 256> events;
     while (true) {
       RunCommands();
       if (stopping_) break;
-      SendProbes();
-      const int timeout = recheck_.empty() ? static_cast<int>(NextTimeout().count()) : 0;
+      ++turn_;
+      OnTimers(Clock::now());
+      const int timeout = static_cast<int>(NextTimeout().count());
       const int n = ::epoll_wait(epoll_.Get(), events.data(), events.size(), timeout);
       if (n < 0 && errno != EINTR) spdlog::error("epoll_wait failed: {}", std::strerror(errno));
-      work.swap(recheck_);
       for (int i = 0; i < n; ++i) {
         const std::uint64_t token = events[i].data.u64;
         if (token == kWakeToken) {
@@ -373,30 +411,45 @@ class KernelHub::Loop {
           [[maybe_unused]] ssize_t r = ::read(wake_.Get(), &count, sizeof count);
           continue;
         }
-        work.emplace_back(token >> 2, static_cast<Channel>(token & 3));
+        Kernel* kernel = Find(token >> 2);
+        const auto channel = static_cast<Channel>(token & 3);
+        if (kernel == nullptr || kernel->At(channel).closed) continue;
+        if (events[i].events & EPOLLOUT) Flush(*kernel, channel);
+        if (!kernel->At(channel).closed && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+          Read(*kernel, channel, events[i].events);
+        }
       }
-      for (const auto& [id, channel] : work) {
-        Kernel* kernel = Find(id);
-        if (kernel != nullptr && Drain(*kernel, channel)) recheck_.emplace_back(id, channel);
-      }
-      work.clear();
       CheckDeadlines();
     }
+    for (auto& [id, kernel] : kernels_) CloseSockets(*kernel);
     kernels_.clear();
+  }
+
+  void OnTimers(Clock::time_point now) {
+    for (auto& [id, kernel] : kernels_) {
+      if (kernel->next_connect && now >= *kernel->next_connect) ConnectSockets(*kernel, now);
+      if (kernel->throttled_until && now >= *kernel->throttled_until) {
+        kernel->throttled_until.reset();
+        for (const Channel channel : kChannels) Arm(*kernel, channel);
+      }
+    }
+    SendProbes(now);
   }
 
   milliseconds NextTimeout() const {
     std::optional<Clock::time_point> next;
-    const auto consider = [&](Clock::time_point t) {
-      if (!next || t < *next) next = t;
+    const auto consider = [&](std::optional<Clock::time_point> t) {
+      if (t && (!next || *t < *next)) next = t;
     };
     for (const auto& [id, kernel] : kernels_) {
+      consider(kernel->next_connect);
+      consider(kernel->throttled_until);
       if (kernel->ready) {
         consider(kernel->ready->deadline);
         consider(kernel->ready->outstanding ? kernel->ready->last_sent + kProbeResend
                                             : kernel->ready->next_probe);
       }
-      if (kernel->exec && kernel->exec->idle_deadline) consider(*kernel->exec->idle_deadline);
+      if (kernel->exec) consider(kernel->exec->finish_deadline);
       if (kernel->ping) consider(kernel->ping->deadline);
     }
     if (!next) return milliseconds(-1);
@@ -404,8 +457,7 @@ class KernelHub::Loop {
     return std::max(wait, milliseconds(0));
   }
 
-  void SendProbes() {
-    const auto now = Clock::now();
+  void SendProbes(Clock::time_point now) {
     for (auto& [id, kernel] : kernels_) {
       auto& ready = kernel->ready;
       if (!ready || (ready->got_reply && ready->got_iopub)) continue;
@@ -413,8 +465,7 @@ class KernelHub::Loop {
           ready->outstanding ? now >= ready->last_sent + kProbeResend : now >= ready->next_probe;
       if (!due) continue;
       Send(*kernel, Channel::kShell,
-           Encode(MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session),
-                  kernel->key));
+           MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session));
       ready->outstanding = true;
       ready->last_sent = now;
     }
@@ -429,47 +480,96 @@ class KernelHub::Loop {
         });
         kernel->ready.reset();
       }
-      if (kernel->exec && kernel->exec->idle_deadline && now >= *kernel->exec->idle_deadline) {
+      if (kernel->exec && kernel->exec->finish_deadline && now >= *kernel->exec->finish_deadline) {
+        ExecutionResult& result = kernel->exec->collector.result();
+        if (!result.got_reply) {
+          // ipykernel goes idle without a reply when it drops a request it cannot handle.
+          result.status = "error";
+          result.error = ExecutionError{
+              "KernelError", "The kernel went idle without replying to the request", {}};
+        }
         FinishExec(*kernel);
       }
       if (kernel->ping && now >= kernel->ping->deadline) CompletePing(*kernel, false);
     }
   }
 
-  // Reads what the socket has. True when it stopped at the per-turn bound with messages
-  // possibly left (then the caller reads it again on the next turn).
-  bool Drain(Kernel& kernel, Channel channel) {
-    zmq::socket_t& socket = kernel.Socket(channel);
-    // Bounded per turn so one chatty kernel cannot starve the others.
-    for (int n = 0; n < 256; ++n) {
-      std::optional<std::vector<std::string>> frames;
-      try {
-        // Also keeps a REQ socket from a recv it would refuse (EFSM) with no reply due.
-        if (!(socket.get(zmq::sockopt::events) & ZMQ_POLLIN)) return false;
-        frames = RecvFrames(socket, options_.max_message_bytes);
-      } catch (const zmq::error_t& e) {
-        spdlog::warn("kernel {}: recv failed: {}", kernel.id, e.what());
-        return false;
-      }
-      if (!frames) return false;
-      if (frames->empty()) {
-        spdlog::warn("kernel {}: dropped an oversized message", kernel.id);
-        continue;
-      }
-      if (channel == Channel::kHeartbeat) {
-        if (kernel.ping) CompletePing(kernel, true);
-        return false;  // a REQ socket refuses (EFSM) another recv before the next send
-      }
-      auto message = Decode(*frames, kernel.key);
-      if (!message) {
-        spdlog::warn("kernel {}: rejected message: {}", kernel.id, message.error().message);
-        continue;
-      }
-      if (channel == Channel::kShell) OnShell(kernel, *message);
-      if (channel == Channel::kIopub) OnIopub(kernel, *message);
-      // Control replies (interrupt_reply, shutdown_reply) need no action.
+  // Reads one socket within the kernel's budgets and handles what completes.
+  void Read(Kernel& kernel, Channel channel, std::uint32_t events) {
+    const auto now = Clock::now();
+    if (kernel.turn != turn_) {
+      kernel.turn = turn_;
+      kernel.turn_left = options_.turn_bytes;
     }
-    return true;
+    Link& link = kernel.At(channel);
+    if (kernel.throttled_until) {
+      // Not read now; a hang-up would be reported on every turn until then.
+      if (!(events & EPOLLIN)) CloseLink(link);
+      return;
+    }
+    if (kernel.turn_left == 0) return;
+    zmtp::Decoder::Output out;
+    auto read = link.socket->Read(kernel.turn_left, out);
+    if (!read) {
+      // A closed connection is the kernel's own loss (the pool learns of an exit by itself);
+      // broken framing means nothing the kernel sends can be trusted any more.
+      if (read.error().message == ZmtpSocket::kClosed) {
+        CloseLink(link);
+      } else {
+        Break(kernel, read.error().message);
+      }
+      return;
+    }
+    kernel.turn_left -= std::min(kernel.turn_left, *read);
+    kernel.rate.Take(*read, now);
+    if (const auto at = kernel.rate.AvailableAt(now); at > now) Throttle(kernel, at);
+    Flush(kernel, channel);  // the handshake may have queued our READY
+    if (out.dropped > 0) {
+      MarkTruncated(kernel);
+      Warn(kernel, "skipped " + std::to_string(out.dropped) + " message(s) over " +
+                       std::to_string(options_.max_message_bytes) + " bytes");
+    }
+    for (const auto& frames : out.messages) {
+      if (!kernel.broken.empty()) return;
+      OnFrames(kernel, channel, frames);
+    }
+  }
+
+  // The kernel sent more than its rate allows: its sockets are not read until `until`. An
+  // execution running meanwhile may miss output the kernel dropped, so it says truncated.
+  void Throttle(Kernel& kernel, Clock::time_point until) {
+    kernel.throttled_until = until;
+    MarkTruncated(kernel);
+    for (const Channel channel : kChannels) Arm(kernel, channel);
+  }
+
+  void MarkTruncated(Kernel& kernel) {
+    if (kernel.exec) kernel.exec->collector.result().truncated = true;
+  }
+
+  void OnFrames(Kernel& kernel, Channel channel, const std::vector<std::string>& frames) {
+    if (channel == Channel::kHeartbeat) {
+      if (kernel.ping) CompletePing(kernel, true);
+      return;
+    }
+    // Only the running execution's messages are read past their headers.
+    auto message = Decode(frames, kernel.key, [&kernel](const Message& m) {
+      return kernel.exec && m.ParentId() == kernel.exec->msg_id;
+    });
+    if (!message) {
+      ++kernel.violations;
+      if (kernel.violations > options_.max_violations) {
+        Break(kernel, "sent " + std::to_string(kernel.violations) +
+                          " messages that break the protocol (last: " + message.error().message +
+                          ")");
+        return;
+      }
+      Warn(kernel, "rejected message: " + message.error().message);
+      return;
+    }
+    if (channel == Channel::kShell) OnShell(kernel, *message);
+    if (channel == Channel::kIopub) OnIopub(kernel, *message);
+    // Control replies (interrupt_reply, shutdown_reply) need no action.
   }
 
   void OnShell(Kernel& kernel, const Message& message) {
@@ -482,7 +582,6 @@ class KernelHub::Loop {
         spdlog::debug("kernel {}: execute_reply lost to an interrupt; the kernel is idle",
                       kernel.id);
         result.got_reply = true;
-        result.got_idle = true;
         result.status = "error";
         result.error = ExecutionError{"KeyboardInterrupt", "", {}};
       }
@@ -501,9 +600,6 @@ class KernelHub::Loop {
     } else if (type == "execute_reply" && kernel.exec &&
                message.ParentId() == kernel.exec->msg_id) {
       kernel.exec->collector.OnReply(message);
-      if (!kernel.exec->collector.result().got_idle) {
-        kernel.exec->idle_deadline = Clock::now() + options_.idle_wait;
-      }
       MaybeFinishExec(kernel);
     }
   }
@@ -526,7 +622,7 @@ class KernelHub::Loop {
       Message request = ExecuteRequest(options_.warmup_cells[ready.warmed], /*silent=*/true,
                                        /*store_history=*/false, kernel.session);
       ready.warmup_msg_id = request.MsgId();
-      Send(kernel, Channel::kShell, Encode(request, kernel.key));
+      Send(kernel, Channel::kShell, request);
       return;
     }
     Deliver([done = std::move(kernel.ready->done)] { done({}); });
@@ -534,7 +630,12 @@ class KernelHub::Loop {
   }
 
   void MaybeFinishExec(Kernel& kernel) {
-    if (kernel.exec->collector.result().Complete()) FinishExec(kernel);
+    const ExecutionResult& result = kernel.exec->collector.result();
+    if (result.Complete()) {
+      FinishExec(kernel);
+    } else if ((result.got_reply || result.got_idle) && !kernel.exec->finish_deadline) {
+      kernel.exec->finish_deadline = Clock::now() + options_.idle_wait;
+    }
   }
 
   void FinishExec(Kernel& kernel) {
@@ -549,19 +650,17 @@ class KernelHub::Loop {
   Post post_;
   common::UniqueFd wake_;
   common::UniqueFd epoll_;
-  zmq::context_t context_{1};
   std::mutex mu_;
   std::vector<std::function<void()>> commands_;  // guarded by mu_
   // Everything below is touched by the hub thread only.
   bool stopping_ = false;
-  // Sockets to read on the next turn whatever epoll says (see Send).
-  std::vector<std::pair<KernelId, Channel>> recheck_;
+  std::uint64_t turn_ = 0;
   std::unordered_map<KernelId, std::unique_ptr<Kernel>> kernels_;
   std::thread thread_;
 };
 
 KernelHub::KernelHub(HubOptions options, Post post)
-    : loop_(std::make_unique<Loop>(options, std::move(post))) {}
+    : loop_(std::make_unique<Loop>(std::move(options), std::move(post))) {}
 
 KernelHub::~KernelHub() = default;
 

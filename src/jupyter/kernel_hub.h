@@ -7,8 +7,15 @@
 // io_context), so the hub thread never runs pool code.
 //
 // Hostile-kernel rules: a message is attributed to a kernel by the socket it arrived on,
-// never by its contents; it must carry a valid HMAC; frames are size-capped; only messages
-// whose parent is the request in flight are looked at.
+// never by its contents; it must carry a valid HMAC; only messages whose parent is the
+// request in flight are looked at. Everything a kernel sends is budgeted as it arrives: a
+// message over `max_message_bytes` (all frames together) is skipped without being held; a
+// kernel is read at most `turn_bytes` per loop turn (so one kernel's flood delays another's
+// messages, interrupts and deadlines by one bounded turn at most) and `bytes_per_second` on
+// average; an execution during which anything was skipped or held back says `truncated`.
+// A kernel that breaks the framing, or keeps sending messages that fail verification past
+// `max_violations`, is disconnected and its pending operations told why; what the hub logs
+// about one kernel is limited to a few lines a second.
 #pragma once
 
 #include <chrono>
@@ -28,9 +35,15 @@ namespace jupyter {
 using KernelId = std::uint64_t;
 
 struct HubOptions {
-  // Frames above this size make ZeroMQ drop the connection (ZMQ_MAXMSGSIZE); a message's
-  // frames together may not exceed it either.
+  // A message whose frames together exceed this is skipped as it arrives.
   std::size_t max_message_bytes = 64u << 20;
+  // Bytes read from one kernel per loop turn, and per second on average (with bursts of up
+  // to max_message_bytes).
+  std::size_t turn_bytes = 256u << 10;
+  double bytes_per_second = 64.0 * (1 << 20);
+  // Messages failing verification (bad signature, malformed) a kernel may send before it is
+  // disconnected.
+  std::size_t max_violations = 16;
   // After execute_reply, how long to wait for the matching status: idle.
   std::chrono::milliseconds idle_wait{1000};
   // Whether execute_request asks the kernel to store history (and count executions).
@@ -53,14 +66,17 @@ class KernelTransport {
   // Connects sockets to a kernel that is (or soon will be) listening at `info`.
   virtual void Connect(KernelId id, const ConnectionInfo& info) = 0;
   // Closes the kernel's sockets. Pending operations complete: WaitReady with an error,
-  // Execute with `disconnected`, Ping with false.
+  // Execute with `disconnected`, Ping with false. The hub disconnects a kernel on its own
+  // when the kernel closes a connection or breaks the protocol; later calls then fail the
+  // same way, and `ExecutionResult::disconnect_reason` says why.
   virtual void Disconnect(KernelId id) = 0;
   // Completes once a kernel_info_reply arrived on shell, an iopub message was seen (iopub
   // is connected) and the warm-up cells ran, or with an error after `timeout`.
   virtual void WaitReady(KernelId id, std::chrono::milliseconds timeout,
                          std::function<void(common::Result<void>)> done) = 0;
   // Sends execute_request; completes when execute_reply and status: idle have arrived
-  // (idle waited for at most HubOptions::idle_wait), or on Disconnect. One at a time per
+  // (each waited for at most HubOptions::idle_wait once the other came: ipykernel goes idle
+  // without a reply for requests it drops), or on Disconnect. One at a time per
   // kernel: a second call while one runs completes at once with an error status "busy".
   virtual void Execute(KernelId id, std::string code, OutputLimits limits,
                        std::function<void(ExecutionResult)> done) = 0;

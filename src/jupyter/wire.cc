@@ -132,6 +132,11 @@ std::vector<std::string> Encode(const Message& message, std::string_view key) {
 }
 
 common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key) {
+  return Decode(frames, key, [](const Message&) { return true; });
+}
+
+common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key,
+                               const std::function<bool(const Message&)>& want_body) {
   std::size_t delim = 0;
   while (delim < frames.size() && frames[delim] != kDelimiter) ++delim;
   if (delim == frames.size()) return common::Fail("message has no <IDS|MSG> delimiter");
@@ -152,17 +157,18 @@ common::Result<Message> Decode(const std::vector<std::string>& frames, std::stri
   if (!h) return std::unexpected(h.error());
   auto p = ParseObject(parent, "parent_header");
   if (!p) return std::unexpected(p.error());
+  message.header = std::move(*h);
+  message.parent_header = std::move(*p);
+  if (message.MsgType().empty() || message.MsgId().empty()) {
+    return common::Fail("message header lacks msg_type or msg_id");
+  }
+  if (!want_body(message)) return message;
   auto m = ParseObject(metadata, "metadata");
   if (!m) return std::unexpected(m.error());
   auto c = ParseObject(content, "content");
   if (!c) return std::unexpected(c.error());
-  message.header = std::move(*h);
-  message.parent_header = std::move(*p);
   message.metadata = std::move(*m);
   message.content = std::move(*c);
-  if (message.MsgType().empty() || message.MsgId().empty()) {
-    return common::Fail("message header lacks msg_type or msg_id");
-  }
   message.buffers.assign(frames.begin() + static_cast<long>(delim) + 6, frames.end());
   return message;
 }

@@ -6,6 +6,7 @@
 // parsing anything, repairs invalid UTF-8 and rejects messages of the wrong shape.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -46,6 +47,12 @@ std::vector<std::string> Encode(const Message& message, std::string_view key);
 // Parses and verifies frames received from a kernel. Fails on a missing delimiter, too few
 // frames, a bad signature, JSON that is not an object, or a header without msg_type/msg_id.
 common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key);
+
+// The same, but metadata and content are parsed only when `want_body` says so for the
+// message's header and parent header (otherwise they stay empty objects): parsing is most of
+// the cost of a large message, and most of what a kernel could flood with is not looked at.
+common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key,
+                               const std::function<bool(const Message&)>& want_body);
 
 // A fresh random id (32 hex characters).
 std::string NewId();

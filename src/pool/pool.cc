@@ -501,7 +501,10 @@ struct Pool::Impl {
     out.timeout = running.timeout;
     const bool lost = result.disconnected;
     if (lost && running.died.empty() && !running.killed_on_timeout) {
-      running.died = "stopped responding";  // the transport lost it; do not reuse it
+      // The transport lost it, or cut it off for breaking the protocol; do not reuse it.
+      running.died = result.disconnect_reason.empty()
+                         ? "stopped responding"
+                         : "was cut off by the gateway (" + result.disconnect_reason + ")";
       if (session->worker != 0) DestroyWorker(std::exchange(session->worker, 0), running.died);
     }
     if (Worker* worker = FindWorker(session->worker); worker != nullptr) {
