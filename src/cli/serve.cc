@@ -201,6 +201,8 @@ int Serve(const ServeOptions& o) {
   pc.queue_limit = o.queue_limit;
   pc.output_limits.max_text_bytes = o.max_output_text;
   pc.output_limits.max_image_bytes = o.max_output_images;
+  // Room for metadata and the per-output charge beside full text and image caps.
+  pc.output_limits.max_total_bytes = o.max_output_text + o.max_output_images + (2u << 20);
   pc.runtime_dir = o.runtime_dir;
   pc.python = o.python;
   pool::Pool pool(pc, io, blocking, **launcher, hub);

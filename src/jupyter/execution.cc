@@ -1,5 +1,7 @@
 #include "jupyter/execution.h"
 
+#include <algorithm>
+
 #include "common/text.h"
 
 namespace jupyter {
@@ -53,24 +55,7 @@ void OutputCollector::OnIopub(const Message& message) {
       }
     }
   } else if (type == "error") {
-    ExecutionError error;
-    error.ename = StringOr(content, "ename");
-    error.evalue = StringOr(content, "evalue");
-    std::size_t budget = limits_.max_text_bytes;
-    const auto tb = content.find("traceback");
-    if (tb != content.end() && tb->is_array()) {
-      for (const json& line : *tb) {
-        if (!line.is_string()) continue;
-        std::string clean = common::StripAnsi(line.get_ref<const std::string&>());
-        if (clean.size() > budget) {
-          result_.truncated = true;
-          break;
-        }
-        budget -= clean.size();
-        error.traceback.push_back(std::move(clean));
-      }
-    }
-    result_.error = std::move(error);
+    SetError(content);
   } else if (type == "clear_output") {
     const auto wait = content.find("wait");
     if (wait != content.end() && wait->is_boolean() && wait->get<bool>()) {
@@ -99,46 +84,104 @@ void OutputCollector::OnReply(const Message& message) {
   }
 }
 
+// Fixed charge per output entry against the total: its JSON frame and bookkeeping.
+constexpr std::size_t kEntryCharge = 64;
+constexpr std::size_t kMaxEnameBytes = 256;
+
+bool OutputCollector::Charge(std::size_t bytes, std::size_t* used, std::size_t cap) {
+  const bool fits =
+      bytes <= limits_.max_total_bytes - std::min(total_bytes_, limits_.max_total_bytes) &&
+      (used == nullptr || bytes <= cap - std::min(*used, cap));
+  if (!fits) {
+    result_.truncated = true;
+    return false;
+  }
+  total_bytes_ += bytes;
+  if (used != nullptr) *used += bytes;
+  return true;
+}
+
+std::size_t OutputCollector::Room(std::size_t size) {
+  const std::size_t room =
+      std::min(limits_.max_text_bytes - std::min(text_bytes_, limits_.max_text_bytes),
+               limits_.max_total_bytes - std::min(total_bytes_, limits_.max_total_bytes));
+  if (size > room) result_.truncated = true;
+  const std::size_t fits = std::min(size, room);
+  text_bytes_ += fits;
+  total_bytes_ += fits;
+  return fits;
+}
+
 void OutputCollector::AppendStream(std::string& target, const std::string& text) {
   if (streams_cut_) return;  // once cut, later fragments would read as if nothing was lost
-  const std::size_t room = limits_.max_text_bytes - text_bytes_;
-  if (text.size() > room) {
-    const std::string_view cut = common::TruncateUtf8(text, room);
+  const std::size_t fits = Room(text.size());
+  if (fits < text.size()) {
+    const std::string_view cut = common::TruncateUtf8(text, fits);
     target.append(cut);
-    text_bytes_ += cut.size();
-    result_.truncated = true;
     streams_cut_ = true;
     return;
   }
   target += text;
-  text_bytes_ += text.size();
 }
 
 void OutputCollector::AddBundle(std::string type, const json& content) {
+  if (!Charge(kEntryCharge + type.size())) return;
   json entry = {{"type", std::move(type)}, {"data", json::object()}, {"metadata", json::object()}};
   const auto data = content.find("data");
   if (data != content.end() && data->is_object()) {
     for (const auto& [mime, value] : data->items()) {
-      const std::size_t size = SizeOf(value) + mime.size();
-      std::size_t& used = IsImage(mime) ? image_bytes_ : text_bytes_;
-      const std::size_t cap = IsImage(mime) ? limits_.max_image_bytes : limits_.max_text_bytes;
-      if (size > cap - used) {
-        result_.truncated = true;
+      const bool image = IsImage(mime);
+      if (!Charge(SizeOf(value) + mime.size(), image ? &image_bytes_ : &text_bytes_,
+                  image ? limits_.max_image_bytes : limits_.max_text_bytes)) {
         continue;
       }
-      used += size;
       entry["data"][mime] = value;
     }
   }
   const auto metadata = content.find("metadata");
-  if (metadata != content.end() && metadata->is_object() && SizeOf(*metadata) <= 64 * 1024) {
-    entry["metadata"] = *metadata;
+  if (metadata != content.end() && metadata->is_object() && !metadata->empty()) {
+    const std::size_t size = SizeOf(*metadata);
+    if (size > limits_.max_metadata_bytes) {
+      result_.truncated = true;
+    } else if (Charge(size)) {
+      entry["metadata"] = *metadata;
+    }
   }
   if (entry["type"] == "execute_result") {
     const auto plain = entry["data"].find("text/plain");
     if (plain != entry["data"].end() && plain->is_string()) result_.result_text = *plain;
   }
   result_.outputs.push_back(std::move(entry));
+}
+
+// The error's value and traceback are text: they share the text cap with the streams (a
+// 20 MB exception message is cut like a 20 MB print).
+void OutputCollector::SetError(const json& content) {
+  ExecutionError error;
+  const auto cut = [&](std::string text, std::size_t max) {
+    if (text.size() > max) {
+      result_.truncated = true;
+      text = std::string(common::TruncateUtf8(text, max));
+    }
+    const std::size_t fits = Room(text.size());
+    return std::string(common::TruncateUtf8(text, fits));
+  };
+  error.ename = cut(StringOr(content, "ename"), kMaxEnameBytes);
+  error.evalue = cut(StringOr(content, "evalue"), limits_.max_text_bytes);
+  const auto tb = content.find("traceback");
+  if (tb != content.end() && tb->is_array()) {
+    for (const json& line : *tb) {
+      if (!line.is_string()) continue;
+      std::string clean = common::StripAnsi(line.get_ref<const std::string&>());
+      const std::size_t fits = Room(clean.size());
+      if (fits < clean.size()) {
+        if (fits > 0) error.traceback.emplace_back(common::TruncateUtf8(clean, fits));
+        break;
+      }
+      error.traceback.push_back(std::move(clean));
+    }
+  }
+  result_.error = std::move(error);
 }
 
 void OutputCollector::ApplyPendingClear() {
@@ -153,6 +196,7 @@ void OutputCollector::Clear() {
   result_.result_text.clear();
   text_bytes_ = 0;
   image_bytes_ = 0;
+  total_bytes_ = 0;
   streams_cut_ = false;
 }
 

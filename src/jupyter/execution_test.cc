@@ -257,5 +257,58 @@ TEST_F(SmallImageCapTest, DroppedImageDoesNotUseUpTheBudget) {
       << "50 + 50 bytes plus MIME names exceed 100";
 }
 
+// Found by a red team: display(..., metadata={'m': 'x' * 60000}) in a loop grew a response to
+// hundreds of MB with truncated false, and a 20 MB exception message came back whole twice.
+class TotalCapTest : public OutputCollectorTest {
+ protected:
+  TotalCapTest()
+      : OutputCollectorTest({.max_text_bytes = 1000,
+                             .max_image_bytes = 1000,
+                             .max_total_bytes = 100000,
+                             .max_metadata_bytes = 64 << 10}) {}
+};
+
+TEST_F(TotalCapTest, MetadataAndTheNumberOfOutputsCountAgainstTheTotal) {
+  for (int i = 0; i < 1000; ++i) {
+    collector_.OnIopub(Msg("display_data", {{"data", json::object()},
+                                            {"metadata", {{"m", std::string(30000, 'x')}}}}));
+  }
+  EXPECT_TRUE(result().truncated);
+  EXPECT_LE(result().outputs.dump().size(), 100000u + 4096u);
+}
+
+TEST_F(TotalCapTest, AFloodOfEmptyOutputsIsBoundedToo) {
+  for (int i = 0; i < 100000; ++i) collector_.OnIopub(Display(json::object()));
+  EXPECT_TRUE(result().truncated);
+  EXPECT_LT(result().outputs.size(), 100000u / 64 + 1);
+}
+
+TEST_F(TotalCapTest, MetadataOverItsOwnCapIsLeftOutAndSaysSo) {
+  collector_.OnIopub(Msg("display_data", {{"data", {{"text/plain", "x"}}},
+                                          {"metadata", {{"m", std::string(70 << 10, 'x')}}}}));
+  EXPECT_TRUE(result().truncated);
+  ASSERT_EQ(result().outputs.size(), 1u);
+  EXPECT_TRUE(result().outputs[0]["metadata"].empty());
+  EXPECT_EQ(result().outputs[0]["data"]["text/plain"], "x");
+}
+
+TEST_F(TotalCapTest, AHugeErrorValueIsCutToTheTextCap) {
+  collector_.OnIopub(Stream("stdout", std::string(400, 'o')));
+  collector_.OnIopub(Msg("error", ErrorContent("Exception", std::string(20'000'000, 'A'))));
+  ASSERT_TRUE(result().error);
+  EXPECT_TRUE(result().truncated);
+  std::size_t text = result().stdout_text.size() + result().error->evalue.size();
+  for (const std::string& line : result().error->traceback) text += line.size();
+  EXPECT_LE(text, 1000u);
+  EXPECT_EQ(result().error->ename, "Exception");
+}
+
+TEST_F(OutputCollectorTest, AnErrorWithinTheCapsIsWholeAndNotTruncated) {
+  collector_.OnIopub(Msg("error", ErrorContent("ValueError", "bad")));
+  EXPECT_FALSE(result().truncated);
+  EXPECT_EQ(result().error->evalue, "bad");
+  EXPECT_EQ(result().error->traceback.size(), 2u);
+}
+
 }  // namespace
 }  // namespace jupyter
