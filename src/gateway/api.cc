@@ -66,6 +66,11 @@ common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
   if (code == object->end()) return common::Fail("Field 'code' is required");
   if (!code->is_string()) return common::Fail("Field 'code' must be a string");
   command.code = code->get<std::string>();
+  // Python cannot compile source with a NUL byte, and ipykernel then drops the request
+  // without a reply: refuse it here, at once.
+  if (command.code.find('\0') != std::string::npos) {
+    return common::Fail("Field 'code' must not contain a NUL character (Python cannot compile it)");
+  }
   const auto timeout = object->find("timeout");
   if (timeout != object->end() && !timeout->is_null()) {
     const double max_seconds = static_cast<double>(config.max_exec_timeout.count()) / 1000.0;

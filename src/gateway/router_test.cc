@@ -191,6 +191,8 @@ TEST_F(RouterTest, MalformedExecuteRequestsAre400) {
        "Field 'user_uuid' must be at most 256 bytes"},
       {R"({"user_uuid": "u"})", "Field 'code' is required"},
       {R"({"user_uuid": "u", "code": ["x"]})", "Field 'code' must be a string"},
+      {R"({"user_uuid": "u", "code": "x = 1\u0000"})",
+       "Field 'code' must not contain a NUL character (Python cannot compile it)"},
       {Request({{"timeout", "10"}}).dump(), "Field 'timeout' must be a number of seconds"},
       {Request({{"timeout", true}}).dump(), "Field 'timeout' must be a number of seconds"},
       {Request({{"timeout", 0}}).dump(),
