@@ -28,16 +28,18 @@ void FuzzApiJson(std::string_view input);
 // through the OutputCollector to the HTTP response body, as a kernel's output does.
 void FuzzJupyterWire(std::string_view input);
 
+// Bytes a kernel writes to its end of a connection, through the ZMTP decoder: byte 0 picks
+// a chunk size and the expected peer type (see zmtp_target.cc).
+void FuzzZmtp(std::string_view input);
+
 struct Target {
   const char* name;  // the directory name under fuzz/corpus and fuzz/crashes
   void (*entry)(std::string_view);
 };
 
 inline constexpr Target kTargets[] = {
-    {"http_request", FuzzHttpRequest},
-    {"router", FuzzRouter},
-    {"api_json", FuzzApiJson},
-    {"jupyter_wire", FuzzJupyterWire},
+    {"http_request", FuzzHttpRequest}, {"router", FuzzRouter}, {"api_json", FuzzApiJson},
+    {"jupyter_wire", FuzzJupyterWire}, {"zmtp", FuzzZmtp},
 };
 
 }  // namespace fuzz
