@@ -110,6 +110,20 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   serve_cmd
+      ->add_option("--max-kernel-message-mb", serve.max_kernel_message_mb,
+                   "Largest message a kernel may send (all frames together), MiB; larger ones "
+                   "are skipped and the execution says truncated")
+      ->envname(env("MAX_KERNEL_MESSAGE_MB"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--kernel-rate-mb", serve.kernel_rate_mb,
+                   "MiB per second the gateway reads from one kernel on average (bursts of one "
+                   "message); a kernel sending faster is held back")
+      ->envname(env("KERNEL_RATE_MB"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
       ->add_option("--runtime-dir", serve.runtime_dir,
                    "Per-worker directories (sockets, connection files)")
       ->envname(env("RUNTIME_DIR"))

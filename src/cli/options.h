@@ -30,6 +30,8 @@ struct ServeOptions {
   double read_timeout = 30;
   std::size_t max_output_text = 1u << 20;
   std::size_t max_output_images = 16u << 20;
+  std::size_t max_kernel_message_mb = 64;
+  double kernel_rate_mb = 64;
   std::filesystem::path runtime_dir;
   std::string sandbox = "namespaces";
   std::string python = "/usr/bin/python3";

@@ -184,8 +184,10 @@ int Serve(const ServeOptions& o) {
   asio::io_context io(1);
   asio::thread_pool blocking(2);
   jupyter::HubOptions hub_options;
-  hub_options.max_message_bytes =
-      std::max<std::size_t>(64u << 20, o.max_output_images + o.max_output_text);
+  // A message must hold at least one full image and the text beside it.
+  hub_options.max_message_bytes = std::max<std::size_t>(
+      o.max_kernel_message_mb << 20, o.max_output_images + o.max_output_text + (1u << 20));
+  hub_options.bytes_per_second = o.kernel_rate_mb * (1 << 20);
   jupyter::KernelHub hub(hub_options,
                          [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
 
