@@ -57,9 +57,9 @@ struct HttpServer::Impl : ConnectionHost, std::enable_shared_from_this<HttpServe
   void BackOff(const beast::error_code& ec);
   void Admit(tcp::socket socket);
   bool EvictLongestWaiting();
-  void Refuse(tcp::socket& socket, ConnectionLimits::Verdict verdict, const std::string& key);
+  void Refuse(tcp::socket& socket, ConnectionLimits::Verdict verdict);
   // Logs what the limits refused and closed, at most once per kRefusalLogInterval.
-  void ReportLimits(const std::string& key);
+  void ReportLimits();
 
   asio::io_context& io;
   ServerConfig config;
@@ -90,6 +90,13 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     if (ec.category() == boost::system::system_category() && RetryAcceptAtOnce(ec.value())) {
       spdlog::debug("accept failed: {}", ec.message());
+      return DoAccept();
+    }
+    // Out of descriptors while connections merely wait: the one that has waited longest
+    // makes room, as when the total is full (each retry closes one, so this cannot spin).
+    if ((ec.value() == EMFILE || ec.value() == ENFILE) &&
+        ec.category() == boost::system::system_category() && EvictLongestWaiting()) {
+      ReportLimits();
       return DoAccept();
     }
     return BackOff(ec);
@@ -130,9 +137,9 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
   ConnectionLimits::Verdict verdict = limits.Check(key);
   if (verdict == ConnectionLimits::Verdict::kTotalFull && EvictLongestWaiting()) {
     verdict = limits.Check(key);
-    ReportLimits(key);
+    ReportLimits();
   }
-  if (verdict != ConnectionLimits::Verdict::kAdmit) return Refuse(socket, verdict, key);
+  if (verdict != ConnectionLimits::Verdict::kAdmit) return Refuse(socket, verdict);
   socket.set_option(tcp::no_delay(true), ec);
   limits.Add(key);
   std::make_shared<HttpConnection>(std::move(socket), shared_from_this(), std::move(key))->Start();
@@ -153,8 +160,7 @@ bool HttpServer::Impl::EvictLongestWaiting() {
   return true;
 }
 
-void HttpServer::Impl::Refuse(tcp::socket& socket, ConnectionLimits::Verdict verdict,
-                              const std::string& key) {
+void HttpServer::Impl::Refuse(tcp::socket& socket, ConnectionLimits::Verdict verdict) {
   static const std::string kTotalFull = RefusalBytes("Too many connections; retry later");
   static const std::string kAddressFull =
       RefusalBytes("Too many connections from this address; retry later");
@@ -166,17 +172,16 @@ void HttpServer::Impl::Refuse(tcp::socket& socket, ConnectionLimits::Verdict ver
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
   ++refused;
-  ReportLimits(key);
+  ReportLimits();
 }
 
-void HttpServer::Impl::ReportLimits(const std::string& key) {
+void HttpServer::Impl::ReportLimits() {
   const Clock::time_point now = Clock::now();
   if (now - last_refusal_log < kRefusalLogInterval) return;
   spdlog::warn(
       "connection limits: refused {} and closed {} waiting connection(s) since the last report; "
-      "{} open (limit {}), {} from {} (limit {})",
-      refused, evicted, limits.Total(), limits.config().max_total, limits.From(key), key,
-      limits.config().max_per_address);
+      "{} open (limits: {} in total, {} per address)",
+      refused, evicted, limits.Total(), limits.config().max_total, limits.config().max_per_address);
   refused = 0;
   evicted = 0;
   last_refusal_log = now;

@@ -8,8 +8,9 @@
 // Over a limit, a new connection is answered 503 and closed without reading anything; when
 // the total is full, the connection that has waited longest for a request (idle, sending its
 // head, or being drained after a refusal) is closed to make room first, so idle connections
-// never keep out a client that sends a request. When accept fails for want of descriptors or
-// memory, the accept loop waits (100 ms, growing to 1 s) instead of spinning, and logs once.
+// never keep out a client that sends a request; the same when accept fails for want of
+// descriptors. When nothing can make room, or memory is short, the accept loop waits (100 ms,
+// growing to 1 s) instead of spinning, and logs once per episode.
 // Construct, Start and Stop on the io thread only.
 #pragma once
 
