@@ -10,7 +10,8 @@ fds, and how long a canary GET /status with the token takes:
   idle    5000 idle token-less connections from 100 loopback addresses (50 each)
   bodies  200 token-less POSTs with a 2 MiB Content-Length, all but the last byte sent
   fds     the gateway's fd limit lowered to its open fds + 30, then 90 idle connections:
-          its CPU share and log growth over 5 s, and the canary once the flood is closed
+          its CPU share and log growth over 5 s, and the canary while the flood holds
+          every descriptor and once it is closed
 
 Works with any build (flags it does not know are not passed), so old and new can be
 compared. Needs root for prlimit on the gateway only if it runs as another user.

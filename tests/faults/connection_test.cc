@@ -204,17 +204,51 @@ TEST_F(ConnectionTest, OneAddressOverItsShareIsRefusedWith503AndOthersAreServed)
   EXPECT_LT(seconds, 2.0);
 }
 
-TEST_F(ConnectionTest, OutOfDescriptorsTheAcceptLoopBacksOffAndRecovers) {
+// The gateway's fd limit lowered to what it has open plus `headroom`.
+rlim_t LowerFdLimit(pid_t pid, int headroom) {
+  const rlim_t fd_limit = static_cast<rlim_t>(CountFds(pid) + headroom);
+  const rlimit limit{fd_limit, fd_limit};
+  return ::prlimit(pid, RLIMIT_NOFILE, &limit, nullptr) == 0 ? fd_limit : 0;
+}
+
+// Idle connections that exhaust the descriptors make room for new ones, as under the total
+// limit: the canary is served while the flood still holds every descriptor.
+TEST_F(ConnectionTest, OutOfDescriptorsIdleConnectionsMakeRoom) {
   ServerProcess server(GatewayOnly({}));
   ASSERT_TRUE(server.ok()) << server.Log();
   const int headroom = 30;
-  const rlim_t fd_limit = static_cast<rlim_t>(CountFds(server.pid()) + headroom);
-  const rlimit limit{fd_limit, fd_limit};
-  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &limit, nullptr), 0);
+  const rlim_t fd_limit = LowerFdLimit(server.pid(), headroom);
+  ASSERT_GT(fd_limit, 0u);
 
   Flood flood;
   for (int i = 0; i < headroom + 60; ++i)
     flood.Add(ConnectFrom("127.0.0." + std::to_string(2 + i % 10), server.port()));
+  // Those beyond the headroom are accepted by closing older ones.
+  EXPECT_TRUE(flood.WaitClosed(60, 5)) << flood.Closed() << " closed";
+  const auto [status, seconds] = TimedGet(server.port(), "/status", server.token(), 5);
+  EXPECT_EQ(status, 200);
+  EXPECT_LT(seconds, 2.0) << "while idle connections hold every descriptor";
+  // (+2: descriptors numbered above the new limit, if any, stay open and count.)
+  EXPECT_LE(CountFds(server.pid()), static_cast<int>(fd_limit) + 2);
+}
+
+// Connections that cannot make room (each is sending an admitted request's body): accept
+// fails until they close, and the loop backs off instead of spinning.
+TEST_F(ConnectionTest, OutOfDescriptorsTheAcceptLoopBacksOffAndRecovers) {
+  ServerProcess server(GatewayOnly({}));
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const int headroom = 30;
+  const rlim_t fd_limit = LowerFdLimit(server.pid(), headroom);
+  ASSERT_GT(fd_limit, 0u);
+
+  const std::string head =
+      "POST /release HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: " + server.token() +
+      "\r\nContent-Length: 100\r\n\r\n";
+  Flood flood;
+  for (int i = 0; i < headroom + 60; ++i) {
+    flood.Add(ConnectFrom("127.0.0." + std::to_string(2 + i % 10), server.port()));
+    ASSERT_TRUE(faults::SendAll(flood.fds.back(), head));
+  }
   ASSERT_TRUE(WaitFor([&] { return CountFds(server.pid()) >= static_cast<int>(fd_limit); }, 5))
       << CountFds(server.pid()) << " fds of " << fd_limit;
 
