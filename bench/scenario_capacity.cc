@@ -88,7 +88,8 @@ Section RunCapacity(const RunConfig& config) {
       "The throughput scenario's gateway (`serve --sandbox=" + backend + " --min-idle " +
       std::to_string(workers) + " --max-workers " + std::to_string(workers) + " --queue-limit " +
       std::to_string(PoolQueueLimit(config)) +
-      "`); after it every worker is taken by a user session. Every "
+      " --max-connections 2048 --max-connections-per-ip 0`); after it every worker is taken by a "
+      "user session. Every "
       "request is `time.sleep(5)` on a connection of its own. Burst: 1,000 distinct new users "
       "at once. Queued: 1,000 requests spread over the users that hold a worker (one runs per "
       "user, the rest wait in the user's queue, at most " +

@@ -30,7 +30,9 @@ Gateway* SharedPool(const RunConfig& config) {
       config.backends.front(),
       std::vector<std::string>{"--min-idle", std::to_string(workers), "--max-workers",
                                std::to_string(workers), "--queue-limit",
-                               std::to_string(PoolQueueLimit(config))});
+                               std::to_string(PoolQueueLimit(config)),
+                               // 1,000 open requests from loopback (capacity scenario)
+                               "--max-connections", "2048", "--max-connections-per-ip", "0"});
   if (!pool->ok() || !pool->WaitIdle(workers, 600)) {
     pool.reset();
     return nullptr;

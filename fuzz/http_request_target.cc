@@ -1,5 +1,6 @@
 // The server's parse -> route -> write path without sockets: the same Beast parser, limits
-// and read algorithm as HttpServer's Connection, over an in-memory stream.
+// and read algorithm as HttpConnection (head first, CheckHead and the Content-Length
+// judged before any body is read), over an in-memory stream.
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
@@ -7,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -90,24 +92,31 @@ std::string Serve(std::string_view input, std::size_t chunk) {
   std::string transcript;
   for (;;) {
     http::request_parser<http::string_body> parser;
-    parser.body_limit(server.max_body_bytes);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // judged after the head
     parser.header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
     beast::error_code ec;
     http::read_header(stream, buffer, parser, ec);
-    if (!ec) http::read(stream, buffer, parser, ec);
-    if (ec) {
-      // Which error Beast reports may depend on where reads split the bytes (a header
-      // ending in bare LFs is "bad version" when whole, "partial message" at the end of the
-      // stream); the server's reaction must not.
-      transcript += ReadErrorReaction(ec);
-      return transcript;
-    }
-    http::request<http::string_body> request = parser.release();
+    // Which error Beast reports may depend on where reads split the bytes (a header ending
+    // in bare LFs is "bad version" when whole, "partial message" at the end of the stream);
+    // the server's reaction must not.
+    if (ec) return transcript + ReadErrorReaction(ec);
     gateway::HttpRequest req;
-    req.method = std::string(request.method_string());
-    req.target = std::string(request.target());
-    if (const auto it = request.find("X-Auth-Token"); it != request.end())
+    req.method = std::string(parser.get().method_string());
+    req.target = std::string(parser.get().target());
+    if (const auto it = parser.get().find("X-Auth-Token"); it != parser.get().end())
       req.auth_token = std::string(it->value());
+    if (auto refusal = gateway::CheckHead(req, FuzzRouterConfig())) {
+      FUZZ_CHECK(refusal->status == 401 || refusal->status == 404 || refusal->status == 405,
+                 std::to_string(refusal->status).c_str());
+      WriteResponse(std::move(*refusal), false);
+      return transcript + req.method + " " + req.target + " -> refused from the head\n";
+    }
+    if (const auto length = parser.content_length(); length && *length > server.max_body_bytes)
+      return transcript + "413\n";
+    parser.body_limit(server.max_body_bytes);
+    if (!parser.is_done()) http::read(stream, buffer, parser, ec);
+    if (ec) return transcript + ReadErrorReaction(ec);
+    http::request<http::string_body> request = parser.release();
     req.body = std::move(request.body());
     req.id = ++next_request_id;
     FUZZ_CHECK(req.body.size() <= server.max_body_bytes, "a body over the limit was accepted");

@@ -90,13 +90,39 @@ int main(int argc, char** argv) {
       ->envname(env("MAX_BODY"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--max-header", serve.max_header, "Largest request head, bytes")
+      ->envname(env("MAX_HEADER"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20));
+  serve_cmd
+      ->add_option("--header-timeout", serve.header_timeout,
+                   "Seconds a client has to send a request's head (at most --read-timeout)")
+      ->envname(env("HEADER_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd
       ->add_option("--read-timeout", serve.read_timeout,
-                   "Seconds a client has to send a whole request (idle keep-alive connections "
-                   "close after twice that)")
+                   "Seconds a client has to send a whole request")
       ->envname(env("READ_TIMEOUT"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--keep-alive-timeout", serve.keep_alive_timeout,
+                   "Seconds an idle keep-alive connection waits for its next request")
+      ->envname(env("KEEP_ALIVE_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--max-connections", serve.max_connections,
+                   "Open client connections in total (lowered to fit the descriptor limit)")
+      ->envname(env("MAX_CONNECTIONS"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--max-connections-per-ip", serve.max_connections_per_ip,
+                   "Open connections per client address (IPv6: per /64); 0: no limit")
+      ->envname(env("MAX_CONNECTIONS_PER_IP"))
+      ->capture_default_str();
   serve_cmd
       ->add_option("--max-output-text", serve.max_output_text,
                    "Text output cap per execution, bytes")

@@ -27,7 +27,12 @@ struct ServeOptions {
   double health_interval = 30;
   std::size_t queue_limit = 16;
   std::size_t max_body = 2u << 20;
+  std::size_t max_header = 16u << 10;
+  double header_timeout = 10;
   double read_timeout = 30;
+  double keep_alive_timeout = 60;
+  std::size_t max_connections = 1024;
+  std::size_t max_connections_per_ip = 64;  // 0: no per-address limit
   std::size_t max_output_text = 1u << 20;
   std::size_t max_output_images = 16u << 20;
   std::size_t max_kernel_message_mb = 64;

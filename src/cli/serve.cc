@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +121,26 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
   return common::Fail("unknown sandbox '" + o.sandbox + "'");
 }
 
+// The most client connections the descriptor limit leaves room for, after raising the soft
+// limit (towards the hard one) as far as `wanted` connections need. Reserved: the gateway's
+// own files and sockets, and per worker its kernel's sockets, pidfd and pipes.
+std::size_t FitConnectionsToFdLimit(std::size_t wanted, std::size_t max_workers) {
+  const rlim_t reserved = 64 + 16 * static_cast<rlim_t>(max_workers);
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  const rlim_t needed = static_cast<rlim_t>(wanted) + reserved;
+  if (limit.rlim_cur < needed && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = std::min(needed, limit.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur >= needed) return wanted;
+  const std::size_t fits =
+      limit.rlim_cur > reserved + 1 ? static_cast<std::size_t>(limit.rlim_cur - reserved) : 1;
+  spdlog::warn("--max-connections {} lowered to {} to fit the open-file limit of {}", wanted, fits,
+               static_cast<unsigned long long>(limit.rlim_cur));
+  return fits;
+}
+
 // CODE_INTERPRETER_TOKEN, else --token-file, else <state-dir>/auth_token.txt.
 gateway::TokenSource TokenSourceFor(const CommonOptions& options) {
   gateway::TokenSource source;
@@ -213,8 +234,12 @@ int Serve(const ServeOptions& o) {
   sc.host = listen->first;
   sc.port = listen->second;
   sc.max_body_bytes = o.max_body;
+  sc.max_header_bytes = o.max_header;
+  sc.header_timeout = Ms(o.header_timeout);
   sc.read_timeout = Ms(o.read_timeout);
-  sc.idle_timeout = 2 * sc.read_timeout;
+  sc.idle_timeout = Ms(o.keep_alive_timeout);
+  sc.limits.max_total = FitConnectionsToFdLimit(o.max_connections, o.max_workers);
+  sc.limits.max_per_address = o.max_connections_per_ip;
   sc.router.token = *token;
   sc.router.max_exec_timeout = pc.max_exec_timeout;
   gateway::HttpServer server(io, sc, pool);

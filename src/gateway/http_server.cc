@@ -3,203 +3,188 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
-#include <optional>
 #include <unordered_set>
+#include <vector>
+
+#include "gateway/http_connection.h"
 
 namespace gateway {
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// How often refusals and evictions are summed up in the log: a flood must not flood the log.
+constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
+
+// A complete response written straight to a refused socket: nothing is read, nothing queued.
+std::string RefusalBytes(const std::string& detail) {
+  const std::string body = ErrorResponse(503, detail).body;
+  return "HTTP/1.1 503 Service Unavailable\r\nServer: code-interpreter\r\n"
+         "Content-Type: application/json\r\nCache-Control: no-store\r\nRetry-After: 1\r\n"
+         "Connection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 }  // namespace
 
-struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  class Connection;
-
+struct HttpServer::Impl : ConnectionHost, std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io_, ServerConfig c, pool::Sessions& s)
-      : io(io_), config(std::move(c)), sessions(s), acceptor(io_) {}
+      : io(io_),
+        config(std::move(c)),
+        sessions(s),
+        acceptor(io_),
+        accept_timer(io_),
+        limits(config.limits) {}
+
+  const ServerConfig& Config() const override { return config; }
+  pool::Sessions& Sessions() override { return sessions; }
+  bool Stopping() const override { return stopping; }
+  std::uint64_t NextRequestId() override { return ++next_request_id; }
+  asio::mutable_buffer DiscardBuffer() override { return asio::buffer(discard); }
+  void Opened(HttpConnection* c) override { connections.insert(c); }
+  void Closed(HttpConnection* c) override { connections.erase(c); }
+  void Uncount(const std::string& key) override { limits.Remove(key); }
 
   void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void BackOff(const beast::error_code& ec);
+  void Admit(tcp::socket socket);
+  bool EvictLongestWaiting();
+  void Refuse(tcp::socket& socket, ConnectionLimits::Verdict verdict);
+  // Logs what the limits refused and closed, at most once per kRefusalLogInterval.
+  void ReportLimits();
 
   asio::io_context& io;
   ServerConfig config;
   pool::Sessions& sessions;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_timer;
+  AcceptBackoff backoff;
+  Clock::time_point episode_start;
+  ConnectionLimits limits;
+  std::size_t refused = 0;  // since the last log line about it
+  std::size_t evicted = 0;
+  Clock::time_point last_refusal_log;
   bool stopping = false;
   std::uint64_t next_request_id = 0;
-  std::unordered_set<Connection*> connections;
-};
-
-// One TCP connection: read a request, handle it, write the response, repeat.
-class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
- public:
-  Connection(tcp::socket socket, std::shared_ptr<Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
-    server_->connections.insert(this);
-  }
-  ~Connection() { server_->connections.erase(this); }
-
-  void Start() { DoRead(); }
-
-  // Called on Stop(): closes at once unless a request is being handled.
-  void CloseIfIdle() {
-    if (!busy_) {
-      beast::error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      stream_.close();
-    }
-  }
-
- private:
-  void DoRead() {
-    parser_.emplace();
-    parser_->body_limit(server_->config.max_body_bytes);
-    parser_->header_limit(static_cast<std::uint32_t>(server_->config.max_header_bytes));
-    stream_.expires_after(first_ ? server_->config.read_timeout : server_->config.idle_timeout);
-    // Wait for the first byte with the idle timeout, then give the whole request read_timeout.
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnReadHeader(ec); });
-  }
-
-  void OnReadHeader(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    stream_.expires_after(server_->config.read_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-  }
-
-  void OnReadError(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      return Reply(
-          ErrorResponse(413, "Request body exceeds " +
-                                 std::to_string(server_->config.max_body_bytes) + " bytes"),
-          false);
-    }
-    if (ec == http::error::header_limit)
-      return Reply(ErrorResponse(431, "Request headers too large"), false);
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
-      return Close();
-    }
-    Reply(ErrorResponse(400, "Malformed HTTP request: " + ec.message()), false);
-  }
-
-  void OnRead(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    first_ = false;
-    http::request<http::string_body> request = parser_->release();
-    HttpRequest req;
-    req.method = std::string(request.method_string());
-    req.target = std::string(request.target());
-    if (const auto it = request.find("X-Auth-Token"); it != request.end())
-      req.auth_token = std::string(it->value());
-    req.body = std::move(request.body());
-    const bool keep_alive = request.keep_alive();
-    busy_ = true;
-    req.id = ++server_->next_request_id;
-    pending_ = req.id;
-    stream_.expires_never();  // an execution may take minutes; its own timeout applies
-    HandleRequest(req, server_->config.router, server_->sessions,
-                  [self = shared_from_this(), keep_alive](HttpResponse response) {
-                    self->Reply(std::move(response), keep_alive);
-                  });
-    if (pending_ == req.id) WatchForHangup(req.id);
-  }
-
-  // While a request waits for its answer, a client that closes its connection abandons it:
-  // the pool interrupts the execution instead of finishing work nobody will read. Data
-  // from the client (a pipelined request) ends the watch; it is read after the answer.
-  void WatchForHangup(std::uint64_t id) {
-    stream_.socket().async_wait(
-        tcp::socket::wait_read, [self = shared_from_this(), id](beast::error_code ec) {
-          if (ec || self->pending_ != id) return;
-          char byte;
-          const ssize_t n =
-              ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-          if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
-            return;
-          spdlog::debug("client closed the connection while request {} was pending", id);
-          self->server_->sessions.Abandon(id);
-        });
-  }
-
-  void Reply(HttpResponse response, bool keep_alive) {
-    busy_ = true;
-    pending_ = 0;
-    if (server_->stopping) keep_alive = false;
-    auto message = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(response.status), 11);
-    message->set(http::field::server, "code-interpreter");
-    message->set(http::field::content_type, response.content_type);
-    message->set(http::field::cache_control, "no-store");
-    message->set("X-Content-Type-Options", "nosniff");
-    for (auto& [name, value] : response.headers) message->set(name, value);
-    message->keep_alive(keep_alive);
-    message->body() = std::move(response.body);
-    message->prepare_payload();
-    stream_.expires_after(server_->config.write_timeout);
-    http::async_write(
-        stream_, *message,
-        [self = shared_from_this(), message, keep_alive](beast::error_code ec, std::size_t) {
-          self->busy_ = false;
-          if (ec || !keep_alive || self->server_->stopping) return self->Close();
-          self->DoRead();
-        });
-  }
-
-  // Half-closes, then reads and discards what the client still sends (briefly) before
-  // closing: closing with unread data would reset the connection and could destroy a 413
-  // response before the client reads it.
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (ec || server_->stopping) return stream_.close();
-    stream_.expires_after(std::chrono::seconds(2));
-    DrainThenClose();
-  }
-
-  void DrainThenClose() {
-    stream_.async_read_some(asio::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) return self->stream_.close();
-                              self->DrainThenClose();
-                            });
-  }
-
-  beast::tcp_stream stream_;
-  std::shared_ptr<Impl> server_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::array<char, 4096> scratch_;
-  bool busy_ = false;
-  bool first_ = true;
-  std::uint64_t pending_ = 0;  // the id of the request waiting for its answer, else 0
+  std::unordered_set<HttpConnection*> connections;
+  // Drained bytes land here; every read into it runs on the io thread and nobody reads it.
+  std::array<char, 64 * 1024> discard;
 };
 
 void HttpServer::Impl::DoAccept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (self->stopping) return;
-    if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
-    } else {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Connection>(std::move(socket), self)->Start();
+    self->OnAccept(ec, std::move(socket));
+  });
+}
+
+void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping) return;
+  if (ec) {
+    if (ec.category() == boost::system::system_category() && RetryAcceptAtOnce(ec.value())) {
+      spdlog::debug("accept failed: {}", ec.message());
+      return DoAccept();
     }
+    // Out of descriptors while connections merely wait: the one that has waited longest
+    // makes room, as when the total is full (each retry closes one, so this cannot spin).
+    if ((ec.value() == EMFILE || ec.value() == ENFILE) &&
+        ec.category() == boost::system::system_category() && EvictLongestWaiting()) {
+      ReportLimits();
+      return DoAccept();
+    }
+    return BackOff(ec);
+  }
+  if (const std::size_t failures = backoff.Succeeded(); failures > 0) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - episode_start);
+    spdlog::info("accepting connections again, after {} failed accepts in {} ms", failures,
+                 ms.count());
+  }
+  Admit(std::move(socket));
+  DoAccept();
+}
+
+// The connection that failed to be accepted stays queued, so accepting again at once would
+// fail again at once: wait, and say so once per episode rather than once per failure.
+void HttpServer::Impl::BackOff(const beast::error_code& ec) {
+  const AcceptBackoff::Wait wait = backoff.Failed();
+  if (wait.starts_episode) {
+    episode_start = Clock::now();
+    spdlog::error(
+        "accept failed: {} ({} connections open); new connections wait in the listen queue, "
+        "accept is retried every {} ms or more until it succeeds",
+        ec.message(), connections.size(), wait.delay.count());
+  }
+  accept_timer.expires_after(wait.delay);
+  accept_timer.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+    if (ec || self->stopping) return;
     self->DoAccept();
   });
+}
+
+void HttpServer::Impl::Admit(tcp::socket socket) {
+  beast::error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already; the socket closes here
+  std::string key = AddressKey(remote.address().to_string());
+  ConnectionLimits::Verdict verdict = limits.Check(key);
+  if (verdict == ConnectionLimits::Verdict::kTotalFull && EvictLongestWaiting()) {
+    verdict = limits.Check(key);
+    ReportLimits();
+  }
+  if (verdict != ConnectionLimits::Verdict::kAdmit) return Refuse(socket, verdict);
+  socket.set_option(tcp::no_delay(true), ec);
+  limits.Add(key);
+  std::make_shared<HttpConnection>(std::move(socket), shared_from_this(), std::move(key))->Start();
+}
+
+bool HttpServer::Impl::EvictLongestWaiting() {
+  HttpConnection* oldest = nullptr;
+  Clock::time_point oldest_since = Clock::time_point::max();
+  for (HttpConnection* c : connections) {
+    if (const auto since = c->WaitingSince(); since && *since < oldest_since) {
+      oldest = c;
+      oldest_since = *since;
+    }
+  }
+  if (oldest == nullptr) return false;
+  oldest->Evict();
+  ++evicted;
+  return true;
+}
+
+void HttpServer::Impl::Refuse(tcp::socket& socket, ConnectionLimits::Verdict verdict) {
+  static const std::string kTotalFull = RefusalBytes("Too many connections; retry later");
+  static const std::string kAddressFull =
+      RefusalBytes("Too many connections from this address; retry later");
+  const std::string& bytes =
+      verdict == ConnectionLimits::Verdict::kAddressFull ? kAddressFull : kTotalFull;
+  // Best effort, never blocking: a fresh socket's send buffer takes it whole.
+  (void)::send(socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  beast::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  ++refused;
+  ReportLimits();
+}
+
+void HttpServer::Impl::ReportLimits() {
+  const Clock::time_point now = Clock::now();
+  if (now - last_refusal_log < kRefusalLogInterval) return;
+  spdlog::warn(
+      "connection limits: refused {} and closed {} waiting connection(s) since the last report; "
+      "{} open (limits: {} in total, {} per address)",
+      refused, evicted, limits.Total(), limits.config().max_total, limits.config().max_per_address);
+  refused = 0;
+  evicted = 0;
+  last_refusal_log = now;
 }
 
 HttpServer::HttpServer(asio::io_context& io, ServerConfig config, pool::Sessions& sessions)
@@ -232,9 +217,10 @@ void HttpServer::Stop() {
   impl_->stopping = true;
   beast::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->accept_timer.cancel();
   // Copy: closing may destroy connections, which unregister themselves.
-  std::vector<Impl::Connection*> connections(impl_->connections.begin(), impl_->connections.end());
-  for (Impl::Connection* connection : connections) connection->CloseIfIdle();
+  std::vector<HttpConnection*> connections(impl_->connections.begin(), impl_->connections.end());
+  for (HttpConnection* connection : connections) connection->CloseIfIdle();
 }
 
 }  // namespace gateway

@@ -24,27 +24,36 @@ bool Authorized(const HttpRequest& request, const RouterConfig& config) {
          common::SecretEquals(*request.auth_token, config.token);
 }
 
+std::string_view PathOf(const HttpRequest& request) {
+  const std::string_view target = request.target;
+  return target.substr(0, target.find('?'));
+}
+
 }  // namespace
 
-void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool::Sessions& sessions,
-                   std::function<void(HttpResponse)> respond) {
-  const std::string_view target = request.target;
-  const std::string_view path = target.substr(0, target.find('?'));
+std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfig& config) {
+  const std::string_view path = PathOf(head);
   const Route* route = nullptr;
   for (const Route& r : kRoutes) {
     if (r.path == path) route = &r;
   }
-  if (route == nullptr) return respond(ErrorResponse(404, "Not found"));
-  if (request.method != route->method) {
+  if (route == nullptr) return ErrorResponse(404, "Not found");
+  if (head.method != route->method) {
     HttpResponse response =
         ErrorResponse(405, "Method not allowed; use " + std::string(route->method));
     response.headers.emplace_back("Allow", std::string(route->method));
-    return respond(std::move(response));
+    return response;
   }
-  if (route->needs_auth && !Authorized(request, config)) {
-    return respond(ErrorResponse(401, "Missing or invalid X-Auth-Token"));
-  }
+  if (route->needs_auth && !Authorized(head, config))
+    return ErrorResponse(401, "Missing or invalid X-Auth-Token");
+  return std::nullopt;
+}
 
+void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool::Sessions& sessions,
+                   std::function<void(HttpResponse)> respond) {
+  if (auto refusal = CheckHead(request, config)) return respond(std::move(*refusal));
+
+  const std::string_view path = PathOf(request);
   if (path == "/execute") {
     auto command = ParseExecute(request.body, config);
     if (!command) return respond(ErrorResponse(400, command.error().message));

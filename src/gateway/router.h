@@ -41,6 +41,12 @@ struct RouterConfig {
 void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool::Sessions& sessions,
                    std::function<void(HttpResponse)> respond);
 
+// The refusal that the request line and headers alone decide (404 unknown path, 405 wrong
+// method, 401 missing or wrong token), or nullopt. `head.body` is ignored: the connection
+// calls this before it reads a body, so nobody without the token makes the gateway hold one.
+// HandleRequest applies the same checks first.
+std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfig& config);
+
 // A JSON error response {"detail": ...}.
 HttpResponse ErrorResponse(int status, std::string detail);
 

@@ -163,6 +163,33 @@ TEST_F(RouterTest, HealthAndTestPageNeedNoToken) {
   EXPECT_EQ(sessions_.Calls(), 0);
 }
 
+TEST_F(RouterTest, CheckHeadRefusesWhatTheHeadAloneDecides) {
+  const auto head = [](const char* method, const char* target, std::optional<std::string> token) {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.auth_token = std::move(token);
+    return request;
+  };
+  const struct {
+    HttpRequest head;
+    int status;  // 0: passes
+  } cases[] = {
+      {head("POST", "/execute", std::nullopt), 401}, {head("POST", "/execute", "wrong"), 401},
+      {head("POST", "/execute", kToken), 0},         {head("GET", "/execute", kToken), 405},
+      {head("POST", "/nope", std::nullopt), 404},    {head("GET", "/health", std::nullopt), 0},
+      {head("GET", "/?x=1", std::nullopt), 0},       {head("GET", "/status", std::nullopt), 401},
+  };
+  for (const auto& c : cases) {
+    const auto refusal = CheckHead(c.head, config_);
+    EXPECT_EQ(refusal ? refusal->status : 0, c.status) << c.head.method << " " << c.head.target;
+    if (refusal) {
+      EXPECT_TRUE(Body(*refusal).contains("detail"));
+    }
+  }
+  EXPECT_EQ(sessions_.Calls(), 0);
+}
+
 TEST_F(RouterTest, QueryStringsAreIgnoredForRouting) {
   EXPECT_EQ(Send("GET", "/health?probe=1", "", std::nullopt).status, 200);
   EXPECT_EQ(Send("GET", "/?x=y", "", std::nullopt).status, 200);

@@ -441,8 +441,10 @@ class Canary {
   std::vector<std::string> failures_;
 };
 
+// All from 127.0.0.1, so without the per-address limit (connection_test covers that).
 TEST(FaultTest, TwoHundredDroppedConnectionsLeaveTheGatewayServingWithNoFdsBehind) {
-  ServerProcess server({"--min-idle", "1", "--max-workers", "4", "--read-timeout", "10"});
+  ServerProcess server({"--min-idle", "1", "--max-workers", "4", "--read-timeout", "10",
+                        "--max-connections-per-ip", "0"});
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
   Canary canary(c, "canary");
@@ -521,7 +523,8 @@ TEST(FaultTest, TwoHundredDroppedConnectionsLeaveTheGatewayServingWithNoFdsBehin
 
 TEST(FaultTest, SlowLorisConnectionsAreCutOffAfterTheReadTimeout) {
   constexpr double kReadTimeout = 2;
-  ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--read-timeout", "2"});
+  ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--read-timeout", "2",
+                        "--max-connections-per-ip", "0"});  // 120 lorises from 127.0.0.1
   ASSERT_TRUE(server.ok()) << server.Log();
   const HttpClient c = server.Client();
   Canary canary(c, "canary");

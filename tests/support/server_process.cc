@@ -29,7 +29,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir) {
   }
   runtime_dir_ = dir_ + "/run";
   const std::string state_dir = dir_ + "/state";
-  std::vector<std::string> args = {CI_BINARY,  "serve",         "--sandbox=" + TestSandbox(),
+  const char* binary = std::getenv("CI_TEST_BINARY");
+  if (binary == nullptr || *binary == '\0') binary = CI_BINARY;
+  std::vector<std::string> args = {binary,     "serve",         "--sandbox=" + TestSandbox(),
                                    "--listen", "127.0.0.1:0",   "--state-dir",
                                    state_dir,  "--runtime-dir", runtime_dir_};
   args.insert(args.end(), extra.begin(), extra.end());

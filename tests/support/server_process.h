@@ -1,6 +1,7 @@
 // Runs the real `code-interpreter serve` binary for an integration test: a private state and
 // runtime dir, port 0 (the bound port is read from the log line "listening on HOST:PORT"),
-// stderr collected by a thread. The destructor stops the server with SIGTERM.
+// stderr collected by a thread. The destructor stops the server with SIGTERM. The binary is
+// the one built with the tests, or $CI_TEST_BINARY (e.g. an older build, to compare).
 #pragma once
 
 #include <signal.h>
