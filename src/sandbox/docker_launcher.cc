@@ -43,17 +43,21 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
-std::string TmpfsOptions(std::uint64_t bytes, unsigned uid, const char* mode) {
-  // Docker does not honour mode= alone on every engine; uid=/gid= make the mount ours.
-  return "rw,nosuid,nodev,size=" + std::to_string(bytes) + ",uid=" + std::to_string(uid) +
-         ",gid=" + std::to_string(uid) + ",mode=" + mode;
+// As in the namespaces backend (mount_ns.cc): one inode per 16 KiB, at least 1024. The
+// engine's tmpfs default is half the host's RAM pages.
+std::string Inodes(std::uint64_t bytes) {
+  return ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, bytes / 16384));
 }
 
-// As the namespaces backend's /dev/shm (mount_ns.cc): --tmp-mb, one inode per 16 KiB.
-// ShmSize alone would leave the inodes unlimited.
+std::string TmpfsOptions(std::uint64_t bytes, unsigned uid, const char* mode) {
+  // Docker does not honour mode= alone on every engine; uid=/gid= make the mount ours.
+  return "rw,nosuid,nodev,size=" + std::to_string(bytes) + Inodes(bytes) +
+         ",uid=" + std::to_string(uid) + ",gid=" + std::to_string(uid) + ",mode=" + mode;
+}
+
+// /dev/shm as a tmpfs of --tmp-mb with an inode cap (ShmSize would leave inodes unlimited).
 std::string ShmOptions(std::uint64_t bytes) {
-  return "rw,nosuid,nodev,noexec,mode=1777,size=" + std::to_string(bytes) +
-         ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, bytes / 16384));
+  return "rw,nosuid,nodev,noexec,mode=1777,size=" + std::to_string(bytes) + Inodes(bytes);
 }
 
 // Docker's default masked paths (20.10), plus what the namespaces backend also hides: the

@@ -308,8 +308,10 @@ TEST_F(CreateBodyTest, TmpfsMountsBelongToTheUid) {
   const json tmpfs = Body()["HostConfig"]["Tmpfs"];
   ASSERT_TRUE(tmpfs.is_object());
   EXPECT_EQ(tmpfs.size(), 3u);
-  EXPECT_EQ(tmpfs["/tmp"], "rw,nosuid,nodev,size=67108864,uid=100123,gid=100123,mode=1777");
-  EXPECT_EQ(tmpfs[kHomeDir], "rw,nosuid,nodev,size=33554432,uid=100123,gid=100123,mode=700");
+  EXPECT_EQ(tmpfs["/tmp"],
+            "rw,nosuid,nodev,size=67108864,nr_inodes=4096,uid=100123,gid=100123,mode=1777");
+  EXPECT_EQ(tmpfs[kHomeDir],
+            "rw,nosuid,nodev,size=33554432,nr_inodes=2048,uid=100123,gid=100123,mode=700");
   // /dev/shm: --tmp-mb with an inode cap, instead of ShmSize (no inode cap).
   EXPECT_EQ(tmpfs["/dev/shm"], "rw,nosuid,nodev,noexec,mode=1777,size=67108864,nr_inodes=4096");
   EXPECT_FALSE(Body()["HostConfig"].contains("ShmSize"));
