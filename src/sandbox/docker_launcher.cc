@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -15,7 +16,9 @@
 #include "common/defer.h"
 #include "common/unique_fd.h"
 #include "jupyter/connection.h"
+#include "sandbox/container_init.h"
 #include "sandbox/init_spec.h"
+#include "sandbox/oom_score.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/worker_dir.h"
@@ -40,10 +43,45 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
+// As in the namespaces backend (mount_ns.cc): one inode per 16 KiB, at least 1024. The
+// engine's tmpfs default is half the host's RAM pages.
+std::string Inodes(std::uint64_t bytes) {
+  return ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, bytes / 16384));
+}
+
 std::string TmpfsOptions(std::uint64_t bytes, unsigned uid, const char* mode) {
   // Docker does not honour mode= alone on every engine; uid=/gid= make the mount ours.
-  return "rw,nosuid,nodev,size=" + std::to_string(bytes) + ",uid=" + std::to_string(uid) +
-         ",gid=" + std::to_string(uid) + ",mode=" + mode;
+  return "rw,nosuid,nodev,size=" + std::to_string(bytes) + Inodes(bytes) +
+         ",uid=" + std::to_string(uid) + ",gid=" + std::to_string(uid) + ",mode=" + mode;
+}
+
+// /dev/shm as a tmpfs of --tmp-mb with an inode cap (ShmSize would leave inodes unlimited).
+std::string ShmOptions(std::uint64_t bytes) {
+  return "rw,nosuid,nodev,noexec,mode=1777,size=" + std::to_string(bytes) + Inodes(bytes);
+}
+
+// Docker's default masked paths (20.10), plus what the namespaces backend also hides: the
+// host's boot command line, kernel symbols and log. Setting MaskedPaths replaces the default.
+const char* const kMaskedPaths[] = {
+    "/proc/asound",        "/proc/acpi",       "/proc/kcore",       "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",          "/sys/firmware",    "/proc/cmdline",     "/proc/kallsyms",
+    "/proc/kmsg",          "/proc/config.gz",
+};
+
+// A private devpts for /dev/pts with a cap of its own (the engine's has none, and
+// kernel.pty.max is host-wide): an anonymous volume of the local driver, which mounts a
+// new devpts instance and is removed with the container (DELETE ...?v=true).
+nlohmann::json DevptsMount(std::uint64_t ptys) {
+  return {{"Type", "volume"},
+          {"Target", "/dev/pts"},
+          {"VolumeOptions",
+           {{"DriverConfig",
+             {{"Name", "local"},
+              {"Options",
+               {{"type", "devpts"},
+                {"device", "devpts"},
+                {"o", "newinstance,ptmxmode=0666,mode=0620,max=" + std::to_string(ptys)}}}}}}}};
 }
 
 }  // namespace
@@ -56,7 +94,8 @@ std::string InstanceFilter(const std::string& instance) {
 }
 
 nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
-                          const std::vector<std::string>& argv, unsigned uid) {
+                          const std::vector<std::string>& argv, unsigned uid,
+                          const std::string& init) {
   const Limits& limits = options.limits;
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
                                   std::string("HOME=") + kHomeDir, "PYTHONDONTWRITEBYTECODE=1",
@@ -70,8 +109,12 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
       {"ReadonlyRootfs", true},
       {"Tmpfs",
        {{"/tmp", TmpfsOptions(limits.tmp_bytes, uid, "1777")},
-        {kHomeDir, TmpfsOptions(limits.home_bytes, uid, "700")}}},
-      {"Binds", {spec.dir.string() + ":" + kKernelDir + ":rw"}},
+        {kHomeDir, TmpfsOptions(limits.home_bytes, uid, "700")},
+        {"/dev/shm", ShmOptions(limits.tmp_bytes)}}},
+      {"Binds",
+       {spec.dir.string() + ":" + kKernelDir + ":rw", init + ":" + kContainerInitPath + ":ro"}},
+      {"Mounts", {DevptsMount(limits.ptys)}},
+      {"MaskedPaths", kMaskedPaths},
       {"Memory", memory},
       {"MemorySwap", memory},  // swap equal to memory: no swap at all
       {"PidsLimit", static_cast<std::int64_t>(limits.pids)},
@@ -82,9 +125,11 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
       // io_uring.
       {"SecurityOpt", {"no-new-privileges", "seccomp=" + DockerSeccompProfile()}},
       {"CgroupnsMode", "private"},  // /proc/self/cgroup shows "/", not the host's path
-      {"Init", true},
+      // Our init (Entrypoint), not docker-init: the kernel's uid could read and write a
+      // dumpable init's memory.
+      {"Init", false},
       {"IpcMode", "private"},
-      {"ShmSize", 64 << 20},
+      {"OomScoreAdj", kKernelOomScoreAdj},  // written by runc with privileges: a floor too
       {"Ulimits",
        {{{"Name", "core"}, {"Soft", 0}, {"Hard", 0}},
         {{"Name", "nofile"}, {"Soft", nofile}, {"Hard", nofile}},
@@ -95,7 +140,7 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
   return {
       {"Image", options.image},
       {"Cmd", argv},
-      {"Entrypoint", nlohmann::json::array()},
+      {"Entrypoint", {kContainerInitPath}},
       {"Env", env},
       {"User", std::to_string(uid) + ":" + std::to_string(uid)},
       {"WorkingDir", kHomeDir},
@@ -263,7 +308,9 @@ class Container final : public Sandbox {
 DockerLauncher::DockerLauncher(DockerOptions options)
     : options_(std::move(options)),
       client_(std::make_shared<docker::Client>(options_.socket)),
-      uids_(options_.instance) {}
+      uids_(options_.instance) {
+  if (options_.init_binary.empty()) options_.init_binary = DefaultContainerInit();
+}
 
 common::Result<void> DockerLauncher::Check() {
   auto version = client_->Ping();
@@ -332,9 +379,16 @@ common::Result<std::string> DockerLauncher::Create(const WorkerSpec& spec, const
 
 common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec& spec) {
   bool swept;
+  std::string init;
   {
     std::lock_guard lock(mu_);
     swept = swept_;
+    if (init_.empty()) {
+      auto installed = InstallContainerInit(options_.init_binary, spec.dir.parent_path().string());
+      if (!installed) return std::unexpected(installed.error());
+      init_ = *installed;
+    }
+    init = init_;
   }
   if (!swept) {
     auto stale = SweepStale();
@@ -352,8 +406,9 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
   WorkerSpec in_image = spec;
   in_image.python = options_.python;
   const std::string name = "code-interpreter-" + options_.instance + "-" + spec.name;
-  auto id = Create(spec, name,
-                   docker::CreateBody(options_, spec, KernelCommand(in_image, inside_path), uid));
+  auto id =
+      Create(spec, name,
+             docker::CreateBody(options_, spec, KernelCommand(in_image, inside_path), uid, init));
   if (!id) return std::unexpected(id.error());
   common::Defer undo_container([&] {
     (void)client_->Call("DELETE", "/containers/" + *id + "?force=true&v=true", std::nullopt, 30s);

@@ -1,11 +1,12 @@
 // DockerLauncher ("--sandbox=docker"): each kernel in a container of its own, created through
-// the Docker Engine API: no network, read-only root, size-limited tmpfs /tmp and home, memory
-// (swap equal to memory), pids and CPU limits, every capability dropped, no-new-privileges,
-// our seccomp allowlist (the namespaces backend's, as a Docker profile), a private cgroup
-// namespace, an init process, and a non-root uid of its own (the same
-// per-instance uid ranges as the namespaces backend). The worker directory is bind-mounted at
-// /run/kernel: the kernel's ipc:// sockets appear there and the gateway talks ZeroMQ to them
-// directly, as with the other backends.
+// the Docker Engine API: no network, read-only root, size- and inode-limited tmpfs /tmp,
+// home and /dev/shm, a private devpts with a pty cap, memory (swap equal to memory), pids and
+// CPU limits, oom_score_adj 1000, every capability dropped, no-new-privileges, our seccomp
+// allowlist (the namespaces backend's, as a Docker profile), /proc/cmdline and the like
+// masked, a private cgroup namespace, our own non-dumpable init (container_init.h), and a
+// non-root uid of its own (the same per-instance uid ranges as the namespaces backend). The worker
+// directory is bind-mounted at /run/kernel: the kernel's ipc:// sockets appear there and the
+// gateway talks ZeroMQ to them directly, as with the other backends.
 //
 // Containers carry the label managed-by=code-interpreter and this instance's id; those left
 // by an earlier run of the same instance are removed before the first launch. The exit of a
@@ -31,6 +32,7 @@ struct DockerOptions {
   std::string image = "code-interpreter-worker:latest";
   std::string instance;  // "i-<hash>" (NamespacesLauncher::ScopeFor(runtime dir))
   std::string python = "/usr/bin/python3";  // inside the image
+  std::string init_binary;                  // sandbox-container-init; empty: beside this executable
   Limits limits;
 };
 
@@ -49,9 +51,11 @@ struct ContainerState {
   std::string error;  // the engine's State.Error ("" when none)
 };
 
-// The body of POST /containers/create for one worker.
+// The body of POST /containers/create for one worker; `init` is the host path of the
+// container init (InstallContainerInit).
 nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
-                          const std::vector<std::string>& argv, unsigned uid);
+                          const std::vector<std::string>& argv, unsigned uid,
+                          const std::string& init);
 common::Result<ContainerState> ParseState(const std::string& inspect_body);
 // Ids of the containers in a GET /containers/json answer.
 common::Result<std::vector<std::string>> ParseContainerIds(const std::string& list_body);
@@ -85,6 +89,7 @@ class DockerLauncher final : public Launcher {
   UidSlots uids_;
   std::mutex mu_;
   bool swept_ = false;  // guarded by mu_
+  std::string init_;    // guarded by mu_: the installed container init, once installed
 };
 
 }  // namespace sandbox

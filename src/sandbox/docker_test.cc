@@ -209,9 +209,10 @@ class CreateBodyTest : public ::testing::Test {
     spec_.env = {{"OPENBLAS_NUM_THREADS", "1"}};
   }
 
-  json Body() const { return CreateBody(options_, spec_, argv_, kUid); }
+  json Body() const { return CreateBody(options_, spec_, argv_, kUid, kInit); }
 
   static constexpr unsigned kUid = 100123;
+  static constexpr const char* kInit = "/run/code-interpreter/workers/sandbox-container-init";
   DockerOptions options_;
   WorkerSpec spec_;
   std::vector<std::string> argv_ = {"/usr/bin/python3", "-m", "ipykernel_launcher", "-f",
@@ -222,7 +223,8 @@ TEST_F(CreateBodyTest, ImageCommandAndUser) {
   const json body = Body();
   EXPECT_EQ(body["Image"], "code-interpreter-worker:test");
   EXPECT_EQ(body["Cmd"].get<std::vector<std::string>>(), argv_);
-  EXPECT_EQ(body["Entrypoint"], json::array());  // the image's entrypoint must not wrap argv
+  // Our init, not the image's entrypoint, wraps argv.
+  EXPECT_EQ(body["Entrypoint"], json::array({"/sbin/sandbox-container-init"}));
   EXPECT_EQ(body["User"], "100123:100123");
   EXPECT_EQ(body["WorkingDir"], kHomeDir);
   EXPECT_EQ(body["NetworkDisabled"], true);
@@ -250,10 +252,27 @@ TEST_F(CreateBodyTest, Hardening) {
   }
   for (const char* name : {"read", "write", "execve", "wait4", "rt_sigtimedwait", "futex"})
     EXPECT_TRUE(allowed.contains(name)) << name;
-  for (const char* name : {"ptrace", "io_uring_setup", "io_uring_enter", "mount", "unshare",
-                           "setns", "bpf", "perf_event_open", "keyctl", "clone"})
+  for (const char* name : {"ptrace", "io_uring_setup", "io_uring_enter", "io_setup", "mount",
+                           "unshare", "setns", "bpf", "perf_event_open", "keyctl", "clone",
+                           "socket", "socketpair", "mbind", "set_mempolicy"})
     EXPECT_FALSE(allowed.contains(name)) << name << " must not be allowed unconditionally";
-  EXPECT_EQ(host["Init"], true);
+  // socket(): AF_VSOCK (40) gets EAFNOSUPPORT; AF_UNIX is allowed.
+  bool vsock_refused = false, unix_allowed = false;
+  for (const auto& rule : profile["syscalls"]) {
+    if (rule["names"] != json::array({"socket"}) || rule["args"].size() != 1) continue;
+    const json& arg = rule["args"][0];
+    if (arg["op"] != "SCMP_CMP_EQ" || arg["index"] != 0) continue;
+    if (arg["value"] == 40)
+      vsock_refused = rule["action"] == "SCMP_ACT_ERRNO" && rule["errnoRet"] == EAFNOSUPPORT;
+    if (arg["value"] == 1) unix_allowed = rule["action"] == "SCMP_ACT_ALLOW";
+  }
+  EXPECT_TRUE(vsock_refused);
+  EXPECT_TRUE(unix_allowed);
+  EXPECT_EQ(host["Init"], false);  // docker-init would run dumpable, as the kernel's uid
+  EXPECT_EQ(host["OomScoreAdj"], 1000);
+  const auto masked = host["MaskedPaths"].get<std::vector<std::string>>();
+  for (const char* path : {"/proc/kcore", "/proc/keys", "/proc/cmdline", "/sys/firmware"})
+    EXPECT_NE(std::find(masked.begin(), masked.end(), path), masked.end()) << path;
   EXPECT_EQ(host["IpcMode"], "private");
   EXPECT_FALSE(host.contains("Privileged") && host["Privileged"] == true);
   EXPECT_FALSE(host.contains("CapAdd"));
@@ -288,15 +307,32 @@ TEST_F(CreateBodyTest, NanoCpusOfFractionalCores) {
 TEST_F(CreateBodyTest, TmpfsMountsBelongToTheUid) {
   const json tmpfs = Body()["HostConfig"]["Tmpfs"];
   ASSERT_TRUE(tmpfs.is_object());
-  EXPECT_EQ(tmpfs.size(), 2u);
-  EXPECT_EQ(tmpfs["/tmp"], "rw,nosuid,nodev,size=67108864,uid=100123,gid=100123,mode=1777");
-  EXPECT_EQ(tmpfs[kHomeDir], "rw,nosuid,nodev,size=33554432,uid=100123,gid=100123,mode=700");
+  EXPECT_EQ(tmpfs.size(), 3u);
+  EXPECT_EQ(tmpfs["/tmp"],
+            "rw,nosuid,nodev,size=67108864,nr_inodes=4096,uid=100123,gid=100123,mode=1777");
+  EXPECT_EQ(tmpfs[kHomeDir],
+            "rw,nosuid,nodev,size=33554432,nr_inodes=2048,uid=100123,gid=100123,mode=700");
+  // /dev/shm: --tmp-mb with an inode cap, instead of ShmSize (no inode cap).
+  EXPECT_EQ(tmpfs["/dev/shm"], "rw,nosuid,nodev,noexec,mode=1777,size=67108864,nr_inodes=4096");
+  EXPECT_FALSE(Body()["HostConfig"].contains("ShmSize"));
 }
 
-TEST_F(CreateBodyTest, WorkerDirectoryIsTheOnlyBind) {
+TEST_F(CreateBodyTest, PrivateDevptsWithAPtyCap) {
+  options_.limits.ptys = 7;
+  const json mounts = Body()["HostConfig"]["Mounts"];
+  ASSERT_EQ(mounts.size(), 1u);
+  EXPECT_EQ(mounts[0]["Type"], "volume");
+  EXPECT_EQ(mounts[0]["Target"], "/dev/pts");
+  const json driver = mounts[0]["VolumeOptions"]["DriverConfig"];
+  EXPECT_EQ(driver["Name"], "local");
+  EXPECT_EQ(driver["Options"]["type"], "devpts");
+  EXPECT_EQ(driver["Options"]["o"], "newinstance,ptmxmode=0666,mode=0620,max=7");
+}
+
+TEST_F(CreateBodyTest, WorkerDirectoryAndInitAreTheOnlyBinds) {
   const json host = Body()["HostConfig"];
-  EXPECT_EQ(host["Binds"], json::array({"/run/code-interpreter/workers/w-3:/run/kernel:rw"}));
-  EXPECT_FALSE(host.contains("Mounts"));
+  EXPECT_EQ(host["Binds"], json::array({"/run/code-interpreter/workers/w-3:/run/kernel:rw",
+                                        std::string(kInit) + ":/sbin/sandbox-container-init:ro"}));
   EXPECT_FALSE(host.contains("VolumesFrom"));
 }
 
@@ -753,7 +789,8 @@ TEST_F(ClientTest, PostCarriesTheJsonBody) {
   WorkerSpec spec;
   spec.name = "w-3";
   spec.dir = "/run/ci/w-3";
-  const json body = CreateBody(options, spec, {"/usr/bin/python3", "-c", "print(\"é\\n\")"}, 1000);
+  const json body =
+      CreateBody(options, spec, {"/usr/bin/python3", "-c", "print(\"é\\n\")"}, 1000, "/init");
   const auto created = client.Expect("create container", "POST",
                                      "/containers/create?name=code-interpreter-i-1-w-3", body);
   ASSERT_TRUE(created) << created.error().message;

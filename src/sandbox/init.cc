@@ -21,6 +21,7 @@
 #include "sandbox/init_spec.h"
 #include "sandbox/mount_ns.h"
 #include "sandbox/net_ns.h"
+#include "sandbox/oom_score.h"
 #include "sandbox/privileges.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/seccomp.h"
@@ -53,6 +54,7 @@ void Forward(int sig) {
   }
   if (::chdir(kHomeDir) != 0) _exit(120);
   if (!ApplyRlimits(spec.limits)) _exit(121);
+  if (!MakeFirstOomVictim()) _exit(124);
   if (!DropPrivileges(spec.uid, spec.gid)) _exit(122);
   if (!InstallSeccomp()) _exit(123);
   std::vector<char*> argv = ExecStrings(spec.argv);

@@ -30,6 +30,8 @@ inline void to_json(nlohmann::json& j, const InitSpec& s) {
        {"uid", s.uid},
        {"gid", s.gid},
        {"hostname", s.hostname},
+       {"pids", s.limits.pids},
+       {"ptys", s.limits.ptys},
        {"tmp_bytes", s.limits.tmp_bytes},
        {"home_bytes", s.limits.home_bytes},
        {"file_size_bytes", s.limits.file_size_bytes},
@@ -44,6 +46,8 @@ inline void from_json(const nlohmann::json& j, InitSpec& s) {
   j.at("uid").get_to(s.uid);
   j.at("gid").get_to(s.gid);
   j.at("hostname").get_to(s.hostname);
+  j.at("pids").get_to(s.limits.pids);
+  j.at("ptys").get_to(s.limits.ptys);
   j.at("tmp_bytes").get_to(s.limits.tmp_bytes);
   j.at("home_bytes").get_to(s.limits.home_bytes);
   j.at("file_size_bytes").get_to(s.limits.file_size_bytes);

@@ -31,9 +31,14 @@ constexpr const char* kTopLevelLinks[] = {"bin", "sbin", "lib", "lib32", "lib64"
 
 // Paths under /proc a sandbox may read but never write.
 constexpr const char* kProcReadOnly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
-// Paths under /proc hidden behind /dev/null.
-constexpr const char* kProcMasked[] = {"kcore",       "keys",     "timer_list",
-                                       "sched_debug", "kallsyms", "kmsg"};
+// Files under /proc hidden behind /dev/null: kernel memory and addresses, other users' keys
+// and timers, and the host's boot command line (root device, kernel options). Docker's
+// default masks plus cmdline, kallsyms and kmsg.
+constexpr const char* kProcMasked[] = {"kcore",         "keys",        "timer_list", "timer_stats",
+                                       "latency_stats", "sched_debug", "kallsyms",   "kmsg",
+                                       "cmdline",       "config.gz"};
+// Directories under /proc hidden behind an empty read-only tmpfs (host hardware).
+constexpr const char* kProcMaskedDirs[] = {"acpi", "asound", "scsi"};
 
 Result<void> Mount(const std::string& source, const std::string& target, const char* type,
                    unsigned long flags, const std::string& data = {}) {
@@ -108,7 +113,13 @@ Result<void> BuildEtc(const std::string& root, const InitSpec& spec) {
   return WriteText(etc + "/hosts", "127.0.0.1 localhost " + spec.hostname + "\n::1 localhost\n");
 }
 
-Result<void> BuildDev(const std::string& root) {
+// size= and nr_inodes= for a scratch tmpfs of `bytes` (one inode per 16 KiB, at least 1024).
+std::string TmpfsLimits(std::uint64_t bytes) {
+  return "size=" + std::to_string(bytes) +
+         ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, bytes / 16384));
+}
+
+Result<void> BuildDev(const std::string& root, const Limits& limits) {
   const std::string dev = root + "/dev";
   if (auto r = MakeDir(dev); !r) return r;
   if (auto r = Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k"); !r)
@@ -119,14 +130,15 @@ Result<void> BuildDev(const std::string& root) {
     if (auto r = Mount(std::string("/dev/") + node, target, nullptr, MS_BIND); !r) return r;
   }
   if (auto r = MakeDir(dev + "/pts"); !r) return r;
+  // A private instance with a cap of its own: kernel.pty.max is shared by the whole host.
   if (auto r = Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                     "newinstance,ptmxmode=0666,mode=0620");
+                     "newinstance,ptmxmode=0666,mode=0620,max=" + std::to_string(limits.ptys));
       !r) {
     return r;
   }
   if (auto r = MakeDir(dev + "/shm", 01777); !r) return r;
   if (auto r = Mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                     "mode=1777,size=64m");
+                     "mode=1777," + TmpfsLimits(limits.tmp_bytes));
       !r) {
     return r;
   }
@@ -155,23 +167,32 @@ Result<void> BuildProc(const std::string& root) {
     if (::access(path.c_str(), F_OK) != 0) continue;
     if (auto r = Mount(root + "/dev/null", path, nullptr, MS_BIND); !r) return r;
   }
+  for (const char* name : kProcMaskedDirs) {
+    const std::string path = proc + "/" + name;
+    if (::access(path.c_str(), F_OK) != 0) continue;
+    if (auto r = Mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       "size=4k,nr_inodes=2");
+        !r) {
+      return r;
+    }
+  }
   return {};
 }
 
 Result<void> BuildScratch(const std::string& root, const InitSpec& spec) {
   const auto& limits = spec.limits;
   if (auto r = MakeDir(root + "/tmp", 01777); !r) return r;
-  const std::string tmp_opts =
-      "mode=1777,size=" + std::to_string(limits.tmp_bytes) +
-      ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, limits.tmp_bytes / 16384));
-  if (auto r = Mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts); !r) return r;
+  if (auto r = Mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+                     "mode=1777," + TmpfsLimits(limits.tmp_bytes));
+      !r) {
+    return r;
+  }
   const std::string home = root + kHomeDir;
   if (auto r = MakeDir(root + "/home"); !r) return r;
   if (auto r = MakeDir(home, 0700); !r) return r;
-  const std::string home_opts =
-      "mode=0700,uid=" + std::to_string(spec.uid) + ",gid=" + std::to_string(spec.gid) +
-      ",size=" + std::to_string(limits.home_bytes) +
-      ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(1024, limits.home_bytes / 16384));
+  const std::string home_opts = "mode=0700,uid=" + std::to_string(spec.uid) +
+                                ",gid=" + std::to_string(spec.gid) + "," +
+                                TmpfsLimits(limits.home_bytes);
   if (auto r = Mount("tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV, home_opts); !r) return r;
   // The worker directory (connection file, ipc sockets) is the only path shared with the host.
   if (auto r = MakeDir(root + "/run"); !r) return r;
@@ -195,7 +216,7 @@ Result<void> BuildRoot(const InitSpec& spec) {
     if (auto r = Mirror(std::string("/") + name, root + "/" + name); !r) return r;
   }
   if (auto r = BuildEtc(root, spec); !r) return r;
-  if (auto r = BuildDev(root); !r) return r;
+  if (auto r = BuildDev(root, spec.limits); !r) return r;
   if (auto r = BuildProc(root); !r) return r;
   if (auto r = BuildScratch(root, spec); !r) return r;
   for (const char* dir : {"/root", "/var", "/var/tmp", "/mnt"}) {

@@ -23,8 +23,10 @@
 #include "common/unique_fd.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/init_spec.h"
+#include "sandbox/oom_score.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/worker_dir.h"
+#include "sandbox/worker_mount.h"
 
 namespace sandbox {
 namespace {
@@ -69,6 +71,7 @@ class NamespacedKernel final : public Sandbox {
     Reap(0);
     cgroup_->Kill();  // second line: anything that is still in the worker's cgroups
     cgroup_->Remove();
+    UnmountWorkerDir(worker_dir_);  // before the pool removes the directory
     std::error_code ec;
     fs::remove(root_, ec);  // an empty mount point on the host
     release_slot_();
@@ -167,6 +170,14 @@ NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, std::st
       uids_(scope_) {
   for (const std::string& stale : Cgroup::SweepStale(scope_))
     spdlog::info("removed stale cgroup {}", stale);
+  for (const std::string& stale : SweepWorkerMounts(scope_))
+    spdlog::info("unmounted stale worker directory {}", stale);
+  if (!HoldsSysResource()) {
+    spdlog::warn(
+        "no CAP_SYS_RESOURCE: kernels start at oom_score_adj {} but may lower it down to the "
+        "gateway's own minimum",
+        kKernelOomScoreAdj);
+  }
 }
 
 NamespacesLauncher::~NamespacesLauncher() { Cgroup::RemoveScope(scope_); }
@@ -182,11 +193,14 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   const std::string root = spec.dir.string() + ".root";
   // Until a NamespacedKernel owns them, the slot and the mount point are given back on return.
   common::Defer undo([&] {
+    UnmountWorkerDir(spec.dir.string());
     release();
     std::error_code ignored;
     fs::remove(root, ignored);
   });
 
+  if (auto mounted = MountWorkerDir(spec.dir.string(), scope_); !mounted)
+    return std::unexpected(mounted.error());
   // The kernel creates its sockets in the worker directory and reads its own view of the
   // connection (socket paths under /run/kernel).
   auto inside = PrepareWorkerDir(spec, uid);

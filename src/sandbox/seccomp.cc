@@ -1,303 +1,16 @@
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <seccomp.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "sandbox/seccomp_policy.h"
+
 namespace sandbox {
 namespace {
-
-constexpr const char* kAllowed[] = {
-    "accept",
-    "accept4",
-    "access",
-    "alarm",
-    "arch_prctl",
-    "bind",
-    "brk",
-    "capget",
-    "capset",
-    "chdir",
-    "chmod",
-    "chown",
-    "clock_getres",
-    "clock_gettime",
-    "clock_nanosleep",
-    "close",
-    "close_range",
-    "connect",
-    "copy_file_range",
-    "creat",
-    "dup",
-    "dup2",
-    "dup3",
-    "epoll_create",
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_pwait",
-    "epoll_pwait2",
-    "epoll_wait",
-    "eventfd",
-    "eventfd2",
-    "execve",
-    "execveat",
-    "exit",
-    "exit_group",
-    "faccessat",
-    "faccessat2",
-    "fadvise64",
-    "fallocate",
-    "fchdir",
-    "fchmod",
-    "fchmodat",
-    "fchown",
-    "fchownat",
-    "fcntl",
-    "fdatasync",
-    "fgetxattr",
-    "flistxattr",
-    "flock",
-    "fork",
-    "fremovexattr",
-    "fsetxattr",
-    "fstat",
-    "fstatfs",
-    "fsync",
-    "ftruncate",
-    "futex",
-    "futex_waitv",
-    "futimesat",
-    "get_mempolicy",
-    "get_robust_list",
-    "getcpu",
-    "getcwd",
-    "getdents",
-    "getdents64",
-    "getegid",
-    "geteuid",
-    "getgid",
-    "getgroups",
-    "getitimer",
-    "getpeername",
-    "getpgid",
-    "getpgrp",
-    "getpid",
-    "getppid",
-    "getpriority",
-    "getrandom",
-    "getresgid",
-    "getresuid",
-    "getrlimit",
-    "getrusage",
-    "getsid",
-    "getsockname",
-    "getsockopt",
-    "gettid",
-    "gettimeofday",
-    "getuid",
-    "getxattr",
-    "inotify_add_watch",
-    "inotify_init",
-    "inotify_init1",
-    "inotify_rm_watch",
-    "io_cancel",
-    "io_destroy",
-    "io_getevents",
-    "io_pgetevents",
-    "io_setup",
-    "io_submit",
-    "ioctl",
-    "ioprio_get",
-    "ioprio_set",
-    "kill",
-    "lchown",
-    "lgetxattr",
-    "link",
-    "linkat",
-    "listen",
-    "listxattr",
-    "llistxattr",
-    "lremovexattr",
-    "lseek",
-    "lsetxattr",
-    "lstat",
-    "madvise",
-    "mbind",
-    "membarrier",
-    "memfd_create",
-    "mincore",
-    "mkdir",
-    "mkdirat",
-    "mlock",
-    "mlock2",
-    "mlockall",
-    "mmap",
-    "mprotect",
-    "mq_getsetattr",
-    "mq_notify",
-    "mq_open",
-    "mq_timedreceive",
-    "mq_timedsend",
-    "mq_unlink",
-    "mremap",
-    "msgctl",
-    "msgget",
-    "msgrcv",
-    "msgsnd",
-    "msync",
-    "munlock",
-    "munlockall",
-    "munmap",
-    "nanosleep",
-    "newfstatat",
-    "open",
-    "openat",
-    "openat2",
-    "pause",
-    "pidfd_open",
-    "pidfd_send_signal",
-    "pipe",
-    "pipe2",
-    "poll",
-    "ppoll",
-    "prctl",
-    "pread64",
-    "preadv",
-    "preadv2",
-    "prlimit64",
-    "pselect6",
-    "pwrite64",
-    "pwritev",
-    "pwritev2",
-    "read",
-    "readahead",
-    "readlink",
-    "readlinkat",
-    "readv",
-    "recvfrom",
-    "recvmmsg",
-    "recvmsg",
-    "remap_file_pages",
-    "removexattr",
-    "rename",
-    "renameat",
-    "renameat2",
-    "restart_syscall",
-    "rmdir",
-    "rseq",
-    "rt_sigaction",
-    "rt_sigpending",
-    "rt_sigprocmask",
-    "rt_sigqueueinfo",
-    "rt_sigreturn",
-    "rt_sigsuspend",
-    "rt_sigtimedwait",
-    "rt_tgsigqueueinfo",
-    "sched_get_priority_max",
-    "sched_get_priority_min",
-    "sched_getaffinity",
-    "sched_getattr",
-    "sched_getparam",
-    "sched_getscheduler",
-    "sched_rr_get_interval",
-    "sched_setaffinity",
-    "sched_setattr",
-    "sched_setparam",
-    "sched_setscheduler",
-    "sched_yield",
-    "seccomp",
-    "select",
-    "semctl",
-    "semget",
-    "semop",
-    "semtimedop",
-    "sendfile",
-    "sendmmsg",
-    "sendmsg",
-    "sendto",
-    "set_mempolicy",
-    "set_robust_list",
-    "set_tid_address",
-    "setfsgid",
-    "setfsuid",
-    "setgid",
-    "setgroups",
-    "setitimer",
-    "setpgid",
-    "setpriority",
-    "setregid",
-    "setresgid",
-    "setresuid",
-    "setreuid",
-    "setrlimit",
-    "setsid",
-    "setsockopt",
-    "setuid",
-    "setxattr",
-    "shmat",
-    "shmctl",
-    "shmdt",
-    "shmget",
-    "shutdown",
-    "sigaltstack",
-    "signalfd",
-    "signalfd4",
-    "socket",
-    "socketpair",
-    "splice",
-    "stat",
-    "statfs",
-    "statx",
-    "symlink",
-    "symlinkat",
-    "sync",
-    "sync_file_range",
-    "syncfs",
-    "sysinfo",
-    "tee",
-    "tgkill",
-    "time",
-    "timer_create",
-    "timer_delete",
-    "timer_getoverrun",
-    "timer_gettime",
-    "timer_settime",
-    "timerfd_create",
-    "timerfd_gettime",
-    "timerfd_settime",
-    "times",
-    "tkill",
-    "truncate",
-    "umask",
-    "uname",
-    "unlink",
-    "unlinkat",
-    "utime",
-    "utimensat",
-    "utimes",
-    "vfork",
-    "vmsplice",
-    "wait4",
-    "waitid",
-    "write",
-    "writev",
-};
-
-// Answered with ENOSYS so that libc falls back to the older calls the filter can inspect.
-constexpr const char* kNotImplemented[] = {
-    "clone3", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
-};
-
-constexpr unsigned long kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |
-                                          CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
-                                          CLONE_NEWNET | 0x80 /* CLONE_NEWTIME */;
-
-// personality(2) values Docker allows: PER_LINUX, PER_LINUX32, UNAME26, UNAME26|PER_LINUX32, query.
-constexpr scmp_datum_t kPersonalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 
 struct Deleter {
   void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
@@ -306,6 +19,47 @@ struct Deleter {
 common::Result<void> Check(int rc, const std::string& what) {
   if (rc < 0) return common::ErrnoFail("seccomp " + what, -rc);
   return {};
+}
+
+scmp_compare Compare(ArgOp op) {
+  switch (op) {
+    case ArgOp::kEq:
+      return SCMP_CMP_EQ;
+    case ArgOp::kNe:
+      return SCMP_CMP_NE;
+    case ArgOp::kGe:
+      return SCMP_CMP_GE;
+    case ArgOp::kMaskedEq:
+      return SCMP_CMP_MASKED_EQ;
+  }
+  return SCMP_CMP_EQ;
+}
+
+const char* DockerOp(ArgOp op) {
+  switch (op) {
+    case ArgOp::kEq:
+      return "SCMP_CMP_EQ";
+    case ArgOp::kNe:
+      return "SCMP_CMP_NE";
+    case ArgOp::kGe:
+      return "SCMP_CMP_GE";
+    case ArgOp::kMaskedEq:
+      return "SCMP_CMP_MASKED_EQ";
+  }
+  return "SCMP_CMP_EQ";
+}
+
+common::Result<void> AddRule(scmp_filter_ctx ctx, const SeccompRule& rule) {
+  const int nr = seccomp_syscall_resolve_name(rule.name);
+  if (nr == __NR_SCMP_ERROR) return {};  // not on this architecture
+  std::vector<scmp_arg_cmp> args;
+  for (const ArgCheck& a : rule.args)
+    args.push_back({a.index, Compare(a.op), a.value, a.value_two});
+  const std::uint32_t action =
+      rule.errno_ret == 0 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(rule.errno_ret);
+  return Check(seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()),
+                                      args.empty() ? nullptr : args.data()),
+               rule.name);
 }
 
 }  // namespace
@@ -319,52 +73,40 @@ common::Result<void> InstallSeccomp() {
       !r) {
     return r;
   }
-  for (const char* name : kAllowed) {
-    const int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
-    if (auto r = Check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0), name); !r) return r;
+  const SeccompPolicy& policy = Policy();
+  for (const char* name : policy.allowed) {
+    if (auto r = AddRule(ctx.get(), {name, 0, {}}); !r) return r;
   }
-  for (const char* name : kNotImplemented) {
-    const int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) continue;
-    if (auto r = Check(seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), nr, 0), name); !r)
-      return r;
-  }
-  if (auto r = Check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                                      SCMP_A0(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)),
-                     "clone");
-      !r) {
-    return r;
-  }
-  for (const scmp_datum_t value : kPersonalities) {
-    if (auto r = Check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(personality), 1,
-                                        SCMP_A0(SCMP_CMP_EQ, value)),
-                       "personality");
-        !r) {
-      return r;
-    }
+  for (const SeccompRule& rule : policy.rules) {
+    if (auto r = AddRule(ctx.get(), rule); !r) return r;
   }
   return Check(seccomp_load(ctx.get()), "load");
 }
 
 std::string DockerSeccompProfile() {
   using nlohmann::json;
+  const SeccompPolicy& policy = Policy();
   json syscalls = json::array();
-  syscalls.push_back({{"names", kAllowed}, {"action", "SCMP_ACT_ALLOW"}});
-  syscalls.push_back(
-      {{"names", kNotImplemented}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", ENOSYS}});
-  syscalls.push_back({{"names", {"clone"}},
-                      {"action", "SCMP_ACT_ALLOW"},
-                      {"args",
-                       {{{"index", 0},
-                         {"value", kNamespaceFlags},
-                         {"valueTwo", 0},
-                         {"op", "SCMP_CMP_MASKED_EQ"}}}}});
-  for (const scmp_datum_t value : kPersonalities) {
-    syscalls.push_back(
-        {{"names", {"personality"}},
-         {"action", "SCMP_ACT_ALLOW"},
-         {"args", {{{"index", 0}, {"value", value}, {"valueTwo", 0}, {"op", "SCMP_CMP_EQ"}}}}});
+  syscalls.push_back({{"names", policy.allowed}, {"action", "SCMP_ACT_ALLOW"}});
+  for (const SeccompRule& rule : policy.rules) {
+    json entry = {{"names", {rule.name}}};
+    if (rule.errno_ret == 0) {
+      entry["action"] = "SCMP_ACT_ALLOW";
+    } else {
+      entry["action"] = "SCMP_ACT_ERRNO";
+      entry["errnoRet"] = rule.errno_ret;
+    }
+    if (!rule.args.empty()) {
+      json args = json::array();
+      for (const ArgCheck& a : rule.args) {
+        args.push_back({{"index", a.index},
+                        {"value", a.value},
+                        {"valueTwo", a.value_two},
+                        {"op", DockerOp(a.op)}});
+      }
+      entry["args"] = args;
+    }
+    syscalls.push_back(entry);
   }
   const json profile = {
       {"defaultAction", "SCMP_ACT_ERRNO"},

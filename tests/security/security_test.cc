@@ -67,6 +67,7 @@ using testing_support::WaitFor;
 constexpr unsigned kUidBase = 100000;
 constexpr int kPidsLimit = 64;
 constexpr int kTmpMb = 32;
+constexpr int kPtys = 16;  // Limits::ptys
 constexpr int kMaxOutputText = 262144;
 const char* const kControllers[] = {"memory", "pids", "cpu"};
 
@@ -301,7 +302,7 @@ const SandboxTraits& Traits() {
   };
   static const SandboxTraits docker{
       .init_arg = 0,
-      .init_name = "/sbin/docker-init",
+      .init_name = "/sbin/sandbox-container-init",
       .extra_dev = {{"mqueue", "dir"}},
       .extra_run = {"lock", "mount"},
       .sys_hidden = false,
@@ -646,7 +647,9 @@ print(json.dumps(res))
     EXPECT_LE(j[dir]["written"].get<std::uint64_t>(), tmp_bytes) << dir;
   }
   EXPECT_EQ(j["/dev/shm"]["errno"], ENOSPC) << j;
-  EXPECT_LE(j["/dev/shm"]["written"].get<std::uint64_t>(), std::uint64_t{64} << 20);
+  // /dev/shm is sized by --tmp-mb too (it was a fixed 64 MiB).
+  EXPECT_EQ(j["/dev/shm"]["size"], tmp_bytes);
+  EXPECT_LE(j["/dev/shm"]["written"].get<std::uint64_t>(), tmp_bytes);
   // The sandbox's /tmp is its own: the full file is not on the host.
   EXPECT_FALSE(fs::exists("/tmp/fill-" + tag));
   // With /tmp still full, the kernel keeps working and can free the space.
@@ -654,6 +657,40 @@ print(json.dumps(res))
       client().Execute(user, "import os\nos.remove('/tmp/fill-" + tag + "')\nprint('freed')", 30);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["stdout"], "freed\n");
+}
+
+// Empty files cost no space but an inode each: every scratch tmpfs caps them too (one per
+// 16 KiB of --tmp-mb, at least 1024), so no one can pin kernel memory in millions of inodes.
+TEST_F(SecurityTest, ScratchFilesystemsHaveAnInodeCap) {
+  const std::string user = Attacker("inodes");
+  Locate(user);
+  json j = RunJson(user, R"PY(
+import os, json
+res = {}
+for d in ['/tmp', '/dev/shm']:
+    made, err = 0, None
+    cap = os.statvfs(d).f_files
+    sub = os.path.join(d, 'inodes')
+    os.mkdir(sub)
+    try:
+        while made < 100000:
+            os.close(os.open(os.path.join(sub, str(made)), os.O_CREAT | os.O_WRONLY))
+            made += 1
+    except OSError as e:
+        err = e.errno
+    for i in range(made):
+        os.remove(os.path.join(sub, str(i)))
+    os.rmdir(sub)
+    res[d] = {"files": cap, "made": made, "errno": err}
+print(json.dumps(res))
+)PY",
+                   60);
+  const int inodes = std::max(1024, (kTmpMb << 20) / 16384);
+  for (const char* dir : {"/tmp", "/dev/shm"}) {
+    EXPECT_EQ(j[dir]["files"], inodes) << dir << ": " << j;
+    EXPECT_EQ(j[dir]["errno"], ENOSPC) << dir << ": " << j;
+    EXPECT_LT(j[dir]["made"].get<int>(), inodes) << dir;
+  }
 }
 
 // /run/kernel is a bind mount of the worker's directory on the host (the gateway's
@@ -974,7 +1011,7 @@ print(json.dumps(res))
   EXPECT_EQ(j["gateway"], ECONNREFUSED) << j;
   EXPECT_EQ(j["abstract"], ECONNREFUSED) << j;
   EXPECT_EQ(j["raw"], EPERM) << j;
-  EXPECT_EQ(j["packet"], EPERM) << j;
+  EXPECT_EQ(j["packet"], EAFNOSUPPORT) << j;  // the family itself is refused by seccomp
   EXPECT_EQ(j["interfaces"], json::array({"lo"}));
   pollfd p{listener, POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0) << "the host's abstract socket got a connection";
@@ -1250,13 +1287,7 @@ print(json.dumps(res))
 )PY",
                    60);
   EXPECT_EQ(j["ptrace_attach"], json::array({-1, EPERM})) << "PTRACE_ATTACH to pid 1";
-  if (OnDocker()) {
-    SKIP_WEAKNESS(
-        "docker-init, the container's pid 1, runs as the kernel's own uid: user code can read "
-        "(and write) its /proc/1/mem, environ and root. ptrace itself is refused by our seccomp "
-        "profile; init holds no secrets, and a subverted init could only keep its own container "
-        "up after the kernel dies, which the heartbeat catches");
-  }
+  // Under docker, init runs as the kernel's uid, but non-dumpable (container_init_main.cc).
   for (const char* name : {"environ", "root", "mem"}) {
     EXPECT_TRUE(j[name] == EACCES || j[name] == EPERM) << "/proc/1/" << name << ": " << j[name];
   }
@@ -1340,6 +1371,12 @@ const Syscall kForbidden[] = {
     {"quotactl", "179, 0, 0, 0, 0", EPERM},
     {"fanotify_init", "300, 0, 0", EPERM},
     {"vhangup", "153", EPERM},
+    // Host-wide counters: aio contexts (fs.aio-max-nr) are shared by every process.
+    {"io_setup", "206, 1, ctypes.byref(ctypes.c_ulong(0))", EPERM},
+    // NUMA policy: Docker's default allows these only with CAP_SYS_NICE.
+    {"set_mempolicy", "238, 0, 0, 0", EPERM},
+    {"mbind", "237, 0, 0, 0, 0, 0, 0", EPERM},
+    {"get_mempolicy", "239, 0, 0, 0, 0, 0", EPERM},
 };
 
 #endif
@@ -1395,6 +1432,158 @@ print(json.dumps(res))
   }
   EXPECT_EQ(client().Execute(user, "1 + 1").Json()["result_text"], "2");
 #endif
+}
+
+// Only unix, inet and inet6 sockets (and netlink-route, which getaddrinfo and if_nameindex
+// use). AF_VSOCK is not covered by network namespaces (on a VM it reaches the hypervisor's
+// port space); kernel-event netlink families (uevents, audit, ...) and the rest are refused.
+TEST_F(SecurityTest, SocketFamiliesAreLimitedToUnixInetAndNetlinkRoute) {
+  const std::string user = Attacker("sockets");
+  Locate(user);
+  json j = RunJson(user, R"PY(
+import socket, json
+res = {}
+def try_socket(name, family, kind, proto=0, bind=None):
+    try:
+        s = socket.socket(family, kind, proto)
+        if bind is not None:
+            s.bind(bind)
+        s.close()
+        res[name] = 0
+    except OSError as e:
+        res[name] = e.errno
+try_socket("vsock", 40, socket.SOCK_STREAM)
+try_socket("packet", 17, socket.SOCK_RAW)
+try_socket("alg", 38, socket.SOCK_SEQPACKET)
+try_socket("netlink_uevent", 16, socket.SOCK_DGRAM, 15, (0, 1))
+try_socket("netlink_audit", 16, socket.SOCK_RAW, 9, (0, 0))
+try_socket("netlink_xfrm", 16, socket.SOCK_RAW, 6)
+try_socket("unix", socket.AF_UNIX, socket.SOCK_STREAM)
+try_socket("inet", socket.AF_INET, socket.SOCK_DGRAM)
+try_socket("inet6", socket.AF_INET6, socket.SOCK_STREAM)
+try_socket("netlink_route", 16, socket.SOCK_RAW, 0, (0, 0))
+try:
+    a, b = socket.socketpair()
+    a.close(); b.close()
+    res["socketpair"] = 0
+except OSError as e:
+    res["socketpair"] = e.errno
+res["if_nameindex"] = [name for _, name in socket.if_nameindex()]
+res["getaddrinfo"] = sorted({ai[4][0] for ai in socket.getaddrinfo('127.0.0.1', 80)})
+print(json.dumps(res))
+)PY");
+  for (const char* name :
+       {"vsock", "packet", "alg", "netlink_uevent", "netlink_audit", "netlink_xfrm"}) {
+    EXPECT_EQ(j[name], EAFNOSUPPORT) << name << ": " << j;
+  }
+  for (const char* name : {"unix", "inet", "inet6", "netlink_route", "socketpair"})
+    EXPECT_EQ(j[name], 0) << name << ": " << j;
+  EXPECT_EQ(j["if_nameindex"], json::array({"lo"}));
+  EXPECT_FALSE(j["getaddrinfo"].empty()) << j;
+}
+
+// True when this process holds CAP_SYS_RESOURCE (so the gateway it starts, and the engine,
+// do too): without it nothing on the host can raise a process's oom_score_adj floor.
+bool HostGrantsSysResource() {
+  const std::string status = ReadText("/proc/self/status");
+  const auto at = status.find("CapEff:");
+  if (at == std::string::npos) return false;
+  const unsigned long long caps = std::stoull(status.substr(at + 7), nullptr, 16);
+  return (caps >> 24) & 1;  // CAP_SYS_RESOURCE
+}
+
+// The kernel is the OOM killer's first choice, and stays so: its floor (oom_score_adj_min)
+// is pinned at 1000 while it is still privileged (a gateway started with a negative value
+// would otherwise hand user code a way down to -1000, never to be killed).
+TEST_F(SecurityTest, OomScoreAdjIsPinnedAtTheTop) {
+  const std::string user = Attacker("oom");
+  Locate(user);
+  json j = RunJson(user, R"PY(
+import json, subprocess
+def child():
+    return int(subprocess.run(['cat', '/proc/self/oom_score_adj'], capture_output=True, text=True).stdout)
+res = {"value": int(open('/proc/self/oom_score_adj').read()), "child": child()}
+for v in ['-1000', '0', '999']:
+    try:
+        with open('/proc/self/oom_score_adj', 'w') as f:
+            f.write(v)
+        res[v] = 0
+    except OSError as e:
+        res[v] = e.errno
+res["after"] = int(open('/proc/self/oom_score_adj').read())
+print(json.dumps(res))
+)PY");
+  EXPECT_EQ(j["value"], 1000) << j;
+  EXPECT_EQ(j["child"], 1000) << j;
+  EXPECT_EQ(j["-1000"], EACCES) << j;
+  if (!HostGrantsSysResource()) {
+    // The floor stays the gateway's own (here 0): nothing can raise it on this host.
+    std::cerr << "[   INFO   ] no CAP_SYS_RESOURCE on this host: the floor is the gateway's: " << j
+              << "\n";
+    return;
+  }
+  EXPECT_EQ(j["0"], EACCES) << j;
+  EXPECT_EQ(j["999"], EACCES) << j;
+  EXPECT_EQ(j["after"], 1000) << j;
+}
+
+// Pseudo-terminals: kernel.pty.max is one counter for the whole host. Each sandbox has a
+// devpts instance of its own with a cap.
+TEST_F(SecurityTest, PtysAreCappedPerSandbox) {
+  const std::string user = Attacker("ptys");
+  Locate(user);
+  json j = RunJson(user, R"PY(
+import os, json
+fds, err = [], None
+try:
+    while len(fds) < 200:
+        fds.append(os.open('/dev/ptmx', os.O_RDWR | os.O_NOCTTY))
+except OSError as e:
+    err = e.errno
+res = {"opened": len(fds), "errno": err}
+for fd in fds:
+    os.close(fd)
+res["again"] = os.openpty() is not None
+print(json.dumps(res))
+)PY");
+  EXPECT_EQ(j["opened"], kPtys) << j;
+  EXPECT_EQ(j["errno"], ENOSPC) << j;
+  EXPECT_EQ(j["again"], true);  // freed ptys can be had again
+}
+
+// Nothing of the host worth knowing in /proc: not the boot command line (root device,
+// kernel options), not the host path of the worker directory (mountinfo shows a bind
+// mount's root as its path in the source filesystem).
+TEST_F(SecurityTest, ProcShowsNoHostBootLineOrWorkerPath) {
+  const std::string user = Attacker("hostinfo");
+  Locate(user);
+  json j = RunJson(user, R"PY(
+import json
+res = {"cmdline": open('/proc/cmdline').read(), "mountinfo": open('/proc/self/mountinfo').read()}
+for name in ['kallsyms', 'kcore', 'keys', 'timer_list', 'sched_debug']:
+    try:
+        res[name] = len(open('/proc/' + name, 'rb').read(4096))
+    except OSError as e:
+        res[name] = -e.errno
+print(json.dumps(res))
+)PY");
+  const std::string host_cmdline = ReadText("/proc/cmdline");
+  EXPECT_EQ(j["cmdline"], "") << "the host's boot line: " << host_cmdline;
+  for (const char* name : {"kallsyms", "kcore", "keys", "timer_list", "sched_debug"})
+    EXPECT_LE(j[name].get<int>(), 0) << "/proc/" << name << " is readable";
+  const std::string mountinfo = j["mountinfo"];
+  if (OnDocker()) {
+    SKIP_WEAKNESS(
+        "the engine bind-mounts the worker directory from its host path, which mountinfo "
+        "shows as the mount's root (Docker's own paths under /var/lib/docker show there too)");
+  }
+  const fs::path runtime = fs::canonical(server_->runtime_dir());
+  EXPECT_EQ(mountinfo.find(runtime.string()), std::string::npos)
+      << "mountinfo shows the runtime dir " << runtime << ":\n"
+      << mountinfo;
+  // Nor its random part (the test's temporary directory), wherever it would appear.
+  EXPECT_EQ(mountinfo.find(runtime.parent_path().filename().string()), std::string::npos)
+      << mountinfo;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1486,6 +1675,48 @@ TEST(SecurityInstanceTest, PrintingAGigabyteIsTruncatedNotOomKilled) {
   ASSERT_EQ(next.status, 200) << next.body.substr(0, 2000);
   EXPECT_EQ(next.Json()["stdout"], "1\n");
   EXPECT_EQ(next.Json()["truncated"], false);
+  EXPECT_EQ(c.Release(user).status, 200);
+}
+
+// --pids is the limit inside, also above 256 (the init once never got the value and set
+// RLIMIT_NPROC to its default, 256). The suite's own server checks the lower side (64).
+TEST(SecurityInstanceTest, PidsAboveTheOldDefaultAreHonoured) {
+  if (!Supported()) GTEST_SKIP() << "needs the namespaces (as root) or the docker sandbox";
+  ServerProcess server({"--min-idle", "1", "--max-workers", "2", "--pids", "400"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  const std::string user = "pids-" + RandomHex(8);
+  // 300 children that wait on one pipe: they all exist at once, then all go when it closes.
+  const HttpReply r = c.Execute(user, R"PY(
+import os, json, resource
+r, w = os.pipe()
+children, err = [], None
+try:
+    while len(children) < 300:
+        pid = os.fork()
+        if pid == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        children.append(pid)
+except OSError as e:
+    err = e.errno
+os.close(w)
+for pid in children:
+    os.waitpid(pid, 0)
+os.close(r)
+print(json.dumps({"children": len(children), "errno": err,
+                  "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0]}))
+)PY",
+                                60);
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 2000);
+  std::string out = r.Json()["stdout"];
+  const json j = json::parse(out, nullptr, false);
+  EXPECT_EQ(j["children"], 300) << out;
+  EXPECT_EQ(j["errno"], nullptr) << out;
+  if (!OnDocker()) {  // docker sets no RLIMIT_NPROC
+    EXPECT_EQ(j["nproc"], 400) << out;
+  }
   EXPECT_EQ(c.Release(user).status, 200);
 }
 
