@@ -17,9 +17,8 @@
 #include <vector>
 
 #include "common/log_budget.h"
-#include "common/rate_budget.h"
 #include "common/unique_fd.h"
-#include "jupyter/zmtp_socket.h"
+#include "jupyter/kernel_link.h"
 
 namespace jupyter {
 namespace {
@@ -29,19 +28,9 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kProbeInterval{50};
 constexpr milliseconds kProbeResend{2000};
-constexpr milliseconds kConnectRetry{10};
-constexpr std::size_t kMaxFrames = 256;
 
-enum class Channel { kShell, kControl, kIopub, kHeartbeat };
-constexpr std::array kChannels{Channel::kShell, Channel::kControl, Channel::kIopub,
-                               Channel::kHeartbeat};
-
-// epoll data for a socket: the kernel id and the channel, so an event names its socket
-// without a pointer that could outlive the kernel. The wake-up eventfd uses kWakeToken.
+// epoll data of the wake-up eventfd; the kernels' sockets use Token(id, channel).
 constexpr std::uint64_t kWakeToken = ~std::uint64_t{0};
-std::uint64_t Token(KernelId id, Channel channel) {
-  return (id << 2) | static_cast<std::uint64_t>(channel);
-}
 
 struct PendingReady {
   Clock::time_point deadline;
@@ -72,33 +61,17 @@ struct PendingPing {
   std::vector<std::function<void(bool)>> waiters;
 };
 
-// One of a kernel's four connections.
-struct Link {
-  std::unique_ptr<ZmtpSocket> socket;
-  bool registered = false;  // with epoll, for `events`
-  std::uint32_t events = 0;
-  bool closed = false;  // the kernel closed it; not reopened
-};
-
 struct Kernel {
   KernelId id = 0;
   std::string key;
   std::string session;
-  std::array<Link, kChannels.size()> links;
-  std::optional<Clock::time_point> next_connect;  // some socket is not connected yet
+  std::unique_ptr<KernelLink> link;
   std::string broken;  // why the hub cut the kernel off; empty while it is in order
-  common::RateBudget rate;
-  std::optional<Clock::time_point> throttled_until;
-  std::uint64_t turn = 0;  // the loop turn turn_left belongs to
-  std::size_t turn_left = 0;
   std::size_t violations = 0;
   common::LogBudget log;
   std::optional<PendingReady> ready;
   std::optional<PendingExec> exec;
   std::optional<PendingPing> ping;
-
-  Kernel(double per_second, double burst) : rate(per_second, burst) {}
-  Link& At(Channel channel) { return links[static_cast<std::size_t>(channel)]; }
 };
 
 Message ExecuteRequest(std::string code, bool silent, bool store_history,
@@ -115,11 +88,6 @@ Message ExecuteRequest(std::string code, bool silent, bool store_history,
                       // later loop turn.
                       {"stop_on_error", false}},
                      session);
-}
-
-std::string SocketPath(const std::string& endpoint) {
-  constexpr std::string_view kScheme = "ipc://";
-  return endpoint.rfind(kScheme, 0) == 0 ? endpoint.substr(kScheme.size()) : endpoint;
 }
 
 }  // namespace
@@ -158,33 +126,25 @@ class KernelHub::Loop {
   }
 
   void DoConnect(KernelId id, const ConnectionInfo& info) {
-    const double burst = std::max<double>(options_.bytes_per_second,
-                                          static_cast<double>(options_.max_message_bytes));
-    auto kernel = std::make_unique<Kernel>(options_.bytes_per_second, burst);
+    auto kernel = std::make_unique<Kernel>();
     kernel->id = id;
     kernel->key = info.key;
     kernel->session = NewId();
-    const zmtp::DecoderLimits limits{.max_message_bytes = options_.max_message_bytes,
-                                     .max_frames = kMaxFrames};
-    const auto make = [&](const std::string& endpoint, ZmtpSocket::Role role) {
-      return std::make_unique<ZmtpSocket>(SocketPath(endpoint), role, limits);
-    };
-    kernel->At(Channel::kShell).socket = make(info.ShellEndpoint(), ZmtpSocket::Role::kDealer);
-    kernel->At(Channel::kControl).socket = make(info.ControlEndpoint(), ZmtpSocket::Role::kDealer);
-    kernel->At(Channel::kIopub).socket = make(info.IopubEndpoint(), ZmtpSocket::Role::kSub);
-    kernel->At(Channel::kHeartbeat).socket =
-        make(info.HeartbeatEndpoint(), ZmtpSocket::Role::kDealer);
-    kernel->next_connect = Clock::now();
+    kernel->link =
+        std::make_unique<KernelLink>(id, info,
+                                     LinkBudgets{.max_message_bytes = options_.max_message_bytes,
+                                                 .turn_bytes = options_.turn_bytes,
+                                                 .bytes_per_second = options_.bytes_per_second},
+                                     epoll_.Get());
     Kernel& k = *kernel;
     kernels_[id] = std::move(kernel);
-    ConnectSockets(k, Clock::now());
+    Connect(k, Clock::now());
   }
 
   void DoDisconnect(KernelId id) {
     const auto it = kernels_.find(id);
     if (it == kernels_.end()) return;
     FailPending(*it->second, "kernel disconnected");
-    CloseSockets(*it->second);
     kernels_.erase(it);
   }
 
@@ -254,58 +214,12 @@ class KernelHub::Loop {
   }
 
  private:
-  // --- sockets -------------------------------------------------------------------------
+  // --- connections ---------------------------------------------------------------------
 
-  void ConnectSockets(Kernel& kernel, Clock::time_point now) {
-    bool waiting = false;
-    for (const Channel channel : kChannels) {
-      Link& link = kernel.At(channel);
-      if (link.closed || link.socket->Connected()) continue;
-      auto connected = link.socket->Connect();
-      if (!connected) {
-        Break(kernel, "cannot connect to the kernel: " + connected.error().message);
-        return;
-      }
-      if (!*connected) {
-        waiting = true;
-        continue;
-      }
-      Arm(kernel, channel);
+  void Connect(Kernel& kernel, Clock::time_point now) {
+    if (auto ok = kernel.link->Connect(now); !ok) {
+      Break(kernel, "cannot connect to the kernel: " + ok.error().message);
     }
-    kernel.next_connect = waiting ? std::optional(now + kConnectRetry) : std::nullopt;
-  }
-
-  // Registers the epoll events a socket needs now: input unless the kernel is held back,
-  // output while bytes wait.
-  void Arm(Kernel& kernel, Channel channel) {
-    Link& link = kernel.At(channel);
-    if (!link.socket || link.closed || !link.socket->Connected()) return;
-    std::uint32_t events = 0;
-    if (!kernel.throttled_until) events |= EPOLLIN;
-    if (link.socket->WantsWrite()) events |= EPOLLOUT;
-    if (link.registered && link.events == events) return;
-    epoll_event event{};
-    event.events = events;
-    event.data.u64 = Token(kernel.id, channel);
-    const int op = link.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (::epoll_ctl(epoll_.Get(), op, link.socket->Fd(), &event) != 0) {
-      spdlog::error("kernel {}: epoll_ctl: {}", kernel.id, std::strerror(errno));
-      return;
-    }
-    link.registered = true;
-    link.events = events;
-  }
-
-  void CloseLink(Link& link) {
-    if (link.registered) ::epoll_ctl(epoll_.Get(), EPOLL_CTL_DEL, link.socket->Fd(), nullptr);
-    link.registered = false;
-    link.closed = true;
-    link.socket.reset();
-  }
-
-  void CloseSockets(Kernel& kernel) {
-    for (Link& link : kernel.links) CloseLink(link);
-    kernel.next_connect.reset();
   }
 
   // The hub cuts a kernel off: its sockets close and everything pending fails with `why`.
@@ -314,7 +228,7 @@ class KernelHub::Loop {
     spdlog::warn("kernel {}: disconnected: {}", kernel.id, why);
     kernel.broken = why;
     FailPending(kernel, why);
-    CloseSockets(kernel);
+    kernel.link->CloseAll();
   }
 
   void Send(Kernel& kernel, Channel channel, const Message& message) {
@@ -324,20 +238,7 @@ class KernelHub::Loop {
   // Messages to a closed connection are dropped: the pool finds out through the kernel's
   // exit, a timeout or a missed heartbeat.
   void SendRaw(Kernel& kernel, Channel channel, const std::vector<std::string>& frames) {
-    Link& link = kernel.At(channel);
-    if (link.closed) return;
-    link.socket->Send(frames);
-    Flush(kernel, channel);
-  }
-
-  void Flush(Kernel& kernel, Channel channel) {
-    Link& link = kernel.At(channel);
-    if (link.closed || !link.socket->Connected()) return;  // sent once connected
-    if (auto ok = link.socket->Flush(); !ok) {
-      CloseLink(link);
-      return;
-    }
-    Arm(kernel, channel);
+    kernel.link->Send(channel, frames);
   }
 
   Kernel* Find(KernelId id) {
@@ -412,26 +313,20 @@ class KernelHub::Loop {
           continue;
         }
         Kernel* kernel = Find(token >> 2);
-        const auto channel = static_cast<Channel>(token & 3);
-        if (kernel == nullptr || kernel->At(channel).closed) continue;
-        if (events[i].events & EPOLLOUT) Flush(*kernel, channel);
-        if (!kernel->At(channel).closed && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-          Read(*kernel, channel, events[i].events);
+        if (kernel != nullptr && kernel->broken.empty()) {
+          OnEvent(*kernel, static_cast<Channel>(token & 3), events[i].events);
         }
       }
       CheckDeadlines();
     }
-    for (auto& [id, kernel] : kernels_) CloseSockets(*kernel);
     kernels_.clear();
   }
 
   void OnTimers(Clock::time_point now) {
     for (auto& [id, kernel] : kernels_) {
-      if (kernel->next_connect && now >= *kernel->next_connect) ConnectSockets(*kernel, now);
-      if (kernel->throttled_until && now >= *kernel->throttled_until) {
-        kernel->throttled_until.reset();
-        for (const Channel channel : kChannels) Arm(*kernel, channel);
-      }
+      if (!kernel->broken.empty()) continue;
+      kernel->link->Release(now);
+      Connect(*kernel, now);
     }
     SendProbes(now);
   }
@@ -442,8 +337,7 @@ class KernelHub::Loop {
       if (t && (!next || *t < *next)) next = t;
     };
     for (const auto& [id, kernel] : kernels_) {
-      consider(kernel->next_connect);
-      consider(kernel->throttled_until);
+      if (kernel->broken.empty()) consider(kernel->link->NextTimer());
       if (kernel->ready) {
         consider(kernel->ready->deadline);
         consider(kernel->ready->outstanding ? kernel->ready->last_sent + kProbeResend
@@ -494,53 +388,24 @@ class KernelHub::Loop {
     }
   }
 
-  // Reads one socket within the kernel's budgets and handles what completes.
-  void Read(Kernel& kernel, Channel channel, std::uint32_t events) {
-    const auto now = Clock::now();
-    if (kernel.turn != turn_) {
-      kernel.turn = turn_;
-      kernel.turn_left = options_.turn_bytes;
-    }
-    Link& link = kernel.At(channel);
-    if (kernel.throttled_until) {
-      // Not read now; a hang-up would be reported on every turn until then.
-      if (!(events & EPOLLIN)) CloseLink(link);
+  // Handles what epoll reported for one of the kernel's sockets, within its budgets.
+  void OnEvent(Kernel& kernel, Channel channel, std::uint32_t events) {
+    KernelLink::Received received;
+    if (auto ok = kernel.link->OnEvent(channel, events, turn_, received); !ok) {
+      Break(kernel, ok.error().message);
       return;
     }
-    if (kernel.turn_left == 0) return;
-    zmtp::Decoder::Output out;
-    auto read = link.socket->Read(kernel.turn_left, out);
-    if (!read) {
-      // A closed connection is the kernel's own loss (the pool learns of an exit by itself);
-      // broken framing means nothing the kernel sends can be trusted any more.
-      if (read.error().message == ZmtpSocket::kClosed) {
-        CloseLink(link);
-      } else {
-        Break(kernel, read.error().message);
-      }
-      return;
-    }
-    kernel.turn_left -= std::min(kernel.turn_left, *read);
-    kernel.rate.Take(*read, now);
-    if (const auto at = kernel.rate.AvailableAt(now); at > now) Throttle(kernel, at);
-    Flush(kernel, channel);  // the handshake may have queued our READY
-    if (out.dropped > 0) {
-      MarkTruncated(kernel);
-      Warn(kernel, "skipped " + std::to_string(out.dropped) + " message(s) over " +
+    // An execution running while the kernel was held back may miss output the kernel
+    // dropped meanwhile, so it says truncated, as when a message was skipped.
+    if (received.held_back || received.dropped > 0) MarkTruncated(kernel);
+    if (received.dropped > 0) {
+      Warn(kernel, "skipped " + std::to_string(received.dropped) + " message(s) over " +
                        std::to_string(options_.max_message_bytes) + " bytes");
     }
-    for (const auto& frames : out.messages) {
+    for (const auto& frames : received.messages) {
       if (!kernel.broken.empty()) return;
       OnFrames(kernel, channel, frames);
     }
-  }
-
-  // The kernel sent more than its rate allows: its sockets are not read until `until`. An
-  // execution running meanwhile may miss output the kernel dropped, so it says truncated.
-  void Throttle(Kernel& kernel, Clock::time_point until) {
-    kernel.throttled_until = until;
-    MarkTruncated(kernel);
-    for (const Channel channel : kChannels) Arm(kernel, channel);
   }
 
   void MarkTruncated(Kernel& kernel) {
