@@ -351,6 +351,14 @@ void DockerLauncher::Shutdown() {
   if (auto swept = SweepStale(); !swept) {
     spdlog::warn("{} (left to the next start's sweep)", swept.error().message);
   }
+  // The init copied into the runtime dir is ours too: no container uses it any more, and
+  // the runtime dir is removed after this.
+  std::lock_guard lock(mu_);
+  if (!init_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(init_, ec);
+    init_.clear();
+  }
 }
 
 common::Result<std::string> DockerLauncher::Create(const WorkerSpec& spec, const std::string& name,
