@@ -376,6 +376,8 @@ class KernelHub::Loop {
       }
       if (kernel->exec && kernel->exec->finish_deadline && now >= *kernel->exec->finish_deadline) {
         ExecutionResult& result = kernel->exec->collector.result();
+        // Without status: idle, output may still have been on its way: say so.
+        if (!result.got_idle) result.truncated = true;
         if (!result.got_reply) {
           // ipykernel goes idle without a reply when it drops a request it cannot handle.
           result.status = "error";
@@ -476,6 +478,11 @@ class KernelHub::Loop {
     }
     if (kernel.exec && message.ParentId() == kernel.exec->msg_id) {
       kernel.exec->collector.OnIopub(message);
+      // After the reply, output still coming in (read within the budgets, so possibly well
+      // behind the reply) pushes the wait for status: idle back.
+      if (kernel.exec->finish_deadline && kernel.exec->collector.result().got_reply) {
+        kernel.exec->finish_deadline = Clock::now() + options_.idle_wait;
+      }
       MaybeFinishExec(kernel);
     }
   }
