@@ -104,7 +104,7 @@ TEST_F(HostileKernelTest, MetadataAndOutputCountAreBudgeted) {
   long growth_kb = 0;
   const HttpReply reply = RunMeasured("metadata", R"(
 from IPython.display import display
-for i in range(1500):
+for i in range(600):
     display({'text/plain': 'x'}, raw=True, metadata={'m': 'x' * 60000})
 )",
                                       growth_kb);
