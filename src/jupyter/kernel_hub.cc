@@ -210,7 +210,7 @@ class KernelHub::Loop {
     }
     kernel->ping.emplace(PendingPing{.deadline = Clock::now() + timeout, .waiters = {}});
     kernel->ping->waiters.push_back(std::move(done));
-    SendRaw(*kernel, Channel::kHeartbeat, {"ping"});
+    kernel->link->Send(Channel::kHeartbeat, {"ping"});
   }
 
  private:
@@ -231,14 +231,10 @@ class KernelHub::Loop {
     kernel.link->CloseAll();
   }
 
-  void Send(Kernel& kernel, Channel channel, const Message& message) {
-    SendRaw(kernel, channel, Encode(message, kernel.key));
-  }
-
   // Messages to a closed connection are dropped: the pool finds out through the kernel's
   // exit, a timeout or a missed heartbeat.
-  void SendRaw(Kernel& kernel, Channel channel, const std::vector<std::string>& frames) {
-    kernel.link->Send(channel, frames);
+  void Send(Kernel& kernel, Channel channel, const Message& message) {
+    kernel.link->Send(channel, Encode(message, kernel.key));
   }
 
   Kernel* Find(KernelId id) {
