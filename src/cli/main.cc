@@ -6,6 +6,7 @@
 
 #include "cli/options.h"
 #include "sandbox/init_spec.h"
+#include "sandbox/uid_slots.h"
 
 #ifndef CI_VERSION
 #define CI_VERSION "0.0.0"
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-workers", serve.max_workers, "Most workers in total")
       ->envname(env("MAX_WORKERS"))
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1u, sandbox::UidSlots::kSlots));
   serve_cmd
       ->add_option("--idle-timeout", serve.idle_timeout,
                    "Seconds before an unused session is reaped")
@@ -161,6 +162,11 @@ int main(int argc, char** argv) {
       ->envname(env("SANDBOX"))
       ->capture_default_str()
       ->check(CLI::IsMember({"namespaces", "docker", "none"}));
+  serve_cmd
+      ->add_flag("--accept-unenforced-limits", serve.accept_unenforced_limits,
+                 "Run the namespaces sandbox even where this host cannot enforce its memory, CPU "
+                 "and process limits (rootless without cgroup delegation, or no cgroups)")
+      ->envname(env("ACCEPT_UNENFORCED_LIMITS"));
   serve_cmd->add_option("--memory-mb", serve.memory_mb, "Memory limit per worker, MiB")
       ->envname(env("MEMORY_MB"))
       ->capture_default_str()

@@ -402,7 +402,11 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
     auto stale = SweepStale();
     if (!stale) return std::unexpected(stale.error());
   }
-  auto [uid, release] = uids_.Take();
+  auto slot = uids_.Take();
+  if (!slot)
+    return common::Fail("no free worker uid: " + std::to_string(UidSlots::kSlots) + " in use");
+  const unsigned uid = slot->kernel_uid;
+  std::function<void()> release = slot->release;
   common::Defer undo_uid([&] { release(); });
 
   // The kernel creates its sockets in the worker directory and reads its own view of the
