@@ -21,11 +21,13 @@ std::unique_ptr<sandbox::Launcher> MakeLauncher(const std::string& backend) {
   const std::string instance = "bench-" + std::to_string(::getpid());
   if (backend == "none") return std::make_unique<sandbox::ProcessLauncher>();
   if (backend == "namespaces") {
-    if (auto host = sandbox::NamespacesLauncher::CheckHost(); !host) {
+    auto host = sandbox::NamespacesLauncher::CheckHost();
+    if (!host) {
       std::fprintf(stderr, "namespaces sandbox unavailable: %s\n", host.error().message.c_str());
       std::exit(1);
     }
-    return std::make_unique<sandbox::NamespacesLauncher>(sandbox::Limits{}, instance, CI_BINARY);
+    return std::make_unique<sandbox::NamespacesLauncher>(sandbox::Limits{}, instance, *host,
+                                                         CI_BINARY);
   }
   if (backend == "docker") {
     sandbox::DockerOptions options;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages needed to build, run and test code-interpreter.
-# Does nothing when they are all present already.
+# Installs the Debian packages needed to build, run and test code-interpreter; with `run`,
+# only those needed to build and run it (what scripts/start.sh needs). Does nothing when they
+# are all present already; otherwise installs them with apt-get, through sudo when not root.
 set -euo pipefail
 
 packages=(
@@ -9,10 +10,14 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libssl-dev libseccomp-dev libgtest-dev libgmock-dev
   # kernels
   python3 python3-ipykernel python3-matplotlib python3-numpy
+  # scripts
+  curl
+)
+[ "${1:-}" = run ] || packages+=(
   # the docker sandbox backend: an engine, and debootstrap to build the worker image offline
   docker.io debootstrap
-  # scripts, examples
-  curl python3-httpx
+  # examples
+  python3-httpx
   # fuzzing (clang 19: the first Debian 12 clang whose C++23 mode enables libstdc++'s
   # <expected>; llvm-19 for llvm-symbolizer in crash reports)
   clang-19 libclang-rt-19-dev llvm-19
@@ -26,7 +31,10 @@ done
 
 echo "Installing: ${missing[*]}"
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "missing Debian packages (install them as root): ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

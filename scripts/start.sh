@@ -7,7 +7,7 @@ root=$(pwd)
 run_dir="$root/.run"
 bin="$root/build/default/code-interpreter"
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh run
 cmake --preset default >/dev/null
 cmake --build --preset default --target code-interpreter
 
@@ -17,8 +17,10 @@ if [ -f "$run_dir/server.pid" ] && kill -0 "$(cat "$run_dir/server.pid")" 2>/dev
   exit 1
 fi
 
-# The default sandbox (namespaces) needs root; `./scripts/start.sh --sandbox=none` runs the
-# development backend, which isolates nothing (see docs/security.md).
+# The default sandbox (namespaces) runs as root, or rootless as an ordinary user (where the
+# host does not let that user enforce memory and CPU limits, serve exits unless given
+# --accept-unenforced-limits); `--sandbox=none` runs the development backend, which
+# isolates nothing (see docs/security.md).
 listen="${CODE_INTERPRETER_LISTEN:-127.0.0.1:3874}"
 nohup "$bin" serve --listen "$listen" "$@" >>"$run_dir/server.log" 2>&1 &
 echo $! >"$run_dir/server.pid"

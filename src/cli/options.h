@@ -39,6 +39,7 @@ struct ServeOptions {
   double kernel_rate_mb = 64;
   std::filesystem::path runtime_dir;
   std::string sandbox = "namespaces";
+  bool accept_unenforced_limits = false;  // namespaces without cgroups (rootless, no delegation)
   std::string python = "/usr/bin/python3";
   std::size_t memory_mb = 1024;
   std::size_t pids = 256;

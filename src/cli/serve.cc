@@ -79,6 +79,26 @@ common::Result<std::pair<std::string, unsigned short>> ParseListen(const std::st
   return std::pair{host, static_cast<unsigned short>(value)};
 }
 
+// Which limits this host leaves unenforced, said at start; refused unless the operator
+// accepted them (--accept-unenforced-limits).
+common::Result<void> AcceptLimits(const sandbox::NamespacesHost& host, bool accepted) {
+  spdlog::info("namespaces sandbox: {}, {}",
+               host.privileged ? "as root (per-worker host uids)"
+                               : "rootless (kernels map to this user's uid)",
+               host.cgroups ? "cgroup limits" : "no cgroups (" + host.no_cgroups + ")");
+  const std::vector<std::string> missing = host.Unenforced();
+  if (missing.empty()) return {};
+  std::string list;
+  for (const std::string& limit : missing) list += (list.empty() ? "" : ", ") + limit;
+  if (!accepted) {
+    return common::Fail("these limits cannot be enforced on this host: " + list +
+                        ". Pass --accept-unenforced-limits to run without them (one kernel can "
+                        "then use all of the host's memory and CPU)");
+  }
+  spdlog::warn("running with limits that are NOT enforced: {}", list);
+  return {};
+}
+
 common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptions& o) {
   if (o.sandbox == "none") return std::make_unique<sandbox::ProcessLauncher>();
   sandbox::Limits limits;
@@ -90,11 +110,14 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
   const std::string instance =
       sandbox::NamespacesLauncher::ScopeFor(std::filesystem::absolute(o.runtime_dir).string());
   if (o.sandbox == "namespaces") {
-    if (auto host = sandbox::NamespacesLauncher::CheckHost(); !host) {
+    auto host = sandbox::NamespacesLauncher::CheckHost();
+    if (!host) {
       return common::Fail("cannot isolate kernels on this host: " + host.error().message +
                           " (refusing to run unconfined; --sandbox=none is for development only)");
     }
-    return std::make_unique<sandbox::NamespacesLauncher>(limits, instance);
+    if (auto accepted = AcceptLimits(*host, o.accept_unenforced_limits); !accepted)
+      return std::unexpected(accepted.error());
+    return std::make_unique<sandbox::NamespacesLauncher>(limits, instance, *host);
   }
   if (o.sandbox == "docker") {
     sandbox::DockerOptions docker;

@@ -140,6 +140,9 @@ common::Result<void> Cgroup::CheckHost() {
     std::error_code ec;
     fs::create_directories(parent, ec);
     if (ec) return common::Fail("cannot create cgroup " + parent.string() + ": " + ec.message());
+    // It may exist already (made by root): an ordinary user must also be able to write it.
+    if (::access(parent.c_str(), W_OK) != 0)
+      return common::ErrnoFail("cannot write cgroup " + parent.string());
   }
   return {};
 }

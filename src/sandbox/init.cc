@@ -5,11 +5,18 @@
 // exit status to the gateway over the handshake socket before exiting (which ends the whole
 // namespace).
 //
-// Messages on the socket (SOCK_SEQPACKET): gateway -> init: the InitSpec JSON; init ->
-// gateway: "K" (the kernel was started) or "E<reason>" (setup failed), later "X<status>".
+// Messages on the socket (SOCK_SEQPACKET): gateway -> init: the InitSpec JSON, later "R"
+// (the kernel is ready); init -> gateway: "K" (the kernel was started) or "E<reason>"
+// (setup failed), "r" (answering "R": /run/kernel is read-only now), at the end "X<status>".
+//
+// Init is the root of the sandbox's user namespace: all its capabilities are the namespace's
+// only, over the namespaces it owns. It is not dumpable, so the kernel (which under rootless
+// shares its uid) can neither ptrace it nor open its /proc/1/mem.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +52,9 @@ void Forward(int sig) {
 // In the kernel's process: drop everything, then exec. Errors end the process with a code
 // the gateway logs as the kernel's exit status.
 [[noreturn]] void ExecKernel(InitSpec& spec) {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // init blocks SIGCHLD; the mask survives exec
   ::setsid();
   const int devnull = ::open("/dev/null", O_RDWR);
   // The kernel's output goes over its sockets; its stdio is not a channel to the host.
@@ -66,6 +76,7 @@ void Forward(int sig) {
 }  // namespace
 
 int RunSandboxInit(int fd) {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   std::string text(1 << 20, '\0');
   const ssize_t n = ::recv(fd, text.data(), text.size(), 0);
   if (n <= 0) _exit(1);
@@ -83,6 +94,14 @@ int RunSandboxInit(int fd) {
   if (auto built = BuildRoot(spec); !built) Fail(fd, built.error().message);
   if (auto up = BringUpLoopback(); !up) Fail(fd, up.error().message);
 
+  // SIGCHLD through a descriptor, so one poll() waits for orphans and for the gateway.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+  const int children = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (children < 0) Fail(fd, "signalfd failed");
+
   const pid_t kernel = ::fork();
   if (kernel < 0) Fail(fd, "fork failed");
   if (kernel == 0) ExecKernel(spec);
@@ -95,14 +114,32 @@ int RunSandboxInit(int fd) {
   ::send(fd, "K", 1, MSG_NOSIGNAL);
 
   // pid 1: reap orphans until the kernel itself exits, then report and end the namespace.
+  pollfd waits[2] = {{children, POLLIN, 0}, {fd, POLLIN, 0}};
   while (true) {
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0 && errno == EINTR) continue;
-    if (pid < 0 || pid == kernel) {
-      const std::string message = "X" + std::to_string(pid == kernel ? status : -1);
-      ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
-      _exit(0);
+    if (::poll(waits, 2, -1) < 0) continue;  // EINTR: a forwarded signal
+    if (waits[1].revents != 0) {
+      char request = 0;
+      const ssize_t n = ::recv(fd, &request, 1, MSG_DONTWAIT);
+      if (n == 1 && request == 'R') {
+        const auto sealed = SealKernelDir();
+        const std::string reply = sealed ? "r" : "E" + sealed.error().message;
+        ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+      } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        waits[1].fd = -1;  // the gateway is gone; the parent-death signal follows
+      }
+    }
+    signalfd_siginfo info;
+    while (::read(children, &info, sizeof info) > 0) {
+    }
+    while (true) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid == 0 || (pid < 0 && errno == EINTR)) break;
+      if (pid < 0 || pid == kernel) {
+        const std::string message = "X" + std::to_string(pid == kernel ? status : -1);
+        ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+        _exit(0);
+      }
     }
   }
 }

@@ -1,5 +1,8 @@
 // What the gateway tells the sandbox's init process (`code-interpreter __sandbox-init`),
 // sent as JSON over the handshake socket. Also used to build the spec on the gateway side.
+// Init runs as the root of the sandbox's user namespace, an unprivileged host uid that may
+// not even look up the gateway's runtime directory: what it needs of the host's files beyond
+// the world-readable system comes as descriptors it inherited (worker_fd).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,9 +14,8 @@
 namespace sandbox {
 
 struct InitSpec {
-  std::string root;        // empty host directory where the new root is assembled (tmpfs)
-  std::string worker_dir;  // host path of the worker directory, mounted at kKernelDir
-  unsigned uid = 0;        // unprivileged uid/gid the kernel runs as
+  int worker_fd = -1;  // a detached mount (open_tree) of the worker directory, for kKernelDir
+  unsigned uid = 0;    // uid/gid the kernel runs as, inside the sandbox's user namespace
   unsigned gid = 0;
   std::string hostname = "sandbox";
   Limits limits;
@@ -23,10 +25,12 @@ struct InitSpec {
 
 inline constexpr const char* kKernelDir = "/run/kernel";
 inline constexpr const char* kHomeDir = "/home/sandbox";
+// Where init assembles the new root (a tmpfs over it, in init's private mount namespace,
+// hiding nothing of the host's /tmp outside it).
+inline constexpr const char* kNewRootDir = "/tmp";
 
 inline void to_json(nlohmann::json& j, const InitSpec& s) {
-  j = {{"root", s.root},
-       {"worker_dir", s.worker_dir},
+  j = {{"worker_fd", s.worker_fd},
        {"uid", s.uid},
        {"gid", s.gid},
        {"hostname", s.hostname},
@@ -41,8 +45,7 @@ inline void to_json(nlohmann::json& j, const InitSpec& s) {
 }
 
 inline void from_json(const nlohmann::json& j, InitSpec& s) {
-  j.at("root").get_to(s.root);
-  j.at("worker_dir").get_to(s.worker_dir);
+  j.at("worker_fd").get_to(s.worker_fd);
   j.at("uid").get_to(s.uid);
   j.at("gid").get_to(s.gid);
   j.at("hostname").get_to(s.hostname);
@@ -57,7 +60,8 @@ inline void from_json(const nlohmann::json& j, InitSpec& s) {
 }
 
 // Entry point of `code-interpreter __sandbox-init <fd>`: runs as pid 1 of the new pid
-// namespace; never returns normally (exits when the kernel exits).
+// namespace; never returns normally (exits when the kernel exits). Besides the spec it takes
+// one request on `fd`: "R" (the kernel is ready: make /run/kernel read-only), answered "r".
 int RunSandboxInit(int fd);
 
 }  // namespace sandbox

@@ -9,8 +9,7 @@ namespace {
 // to its default (the pids limit inside was 256 whatever --pids said).
 TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   InitSpec spec;
-  spec.root = "/r";
-  spec.worker_dir = "/w";
+  spec.worker_fd = 5;
   spec.uid = 7;
   spec.gid = 8;
   spec.limits.pids = 40;
@@ -28,6 +27,7 @@ TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   EXPECT_EQ(back.limits.home_bytes, 2u << 20);
   EXPECT_EQ(back.limits.file_size_bytes, 3u << 20);
   EXPECT_EQ(back.limits.open_files, 99u);
+  EXPECT_EQ(back.worker_fd, 5);
   EXPECT_EQ(back.uid, 7u);
   EXPECT_EQ(back.gid, 8u);
   EXPECT_EQ(back.argv, spec.argv);

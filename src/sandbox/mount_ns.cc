@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,12 +50,27 @@ Result<void> Mount(const std::string& source, const std::string& target, const c
   return {};
 }
 
+// Remounts the bind mount at `target` with `flags` added to the ones it has. In a user
+// namespace the flags a mount came with from the host are locked: a remount that would drop
+// one (noexec, an atime mode) fails with EPERM, so they are carried over.
+Result<void> RestrictBind(const std::string& target, unsigned long flags) {
+  struct statvfs st {};
+  if (::statvfs(target.c_str(), &st) != 0) return ErrnoFail("statvfs(" + target + ")");
+  constexpr std::pair<unsigned long, unsigned long> kCarried[] = {
+      {ST_RDONLY, MS_RDONLY},    {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},
+      {ST_NOEXEC, MS_NOEXEC},    {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
+      {ST_RELATIME, MS_RELATIME}};
+  for (const auto& [has, keep] : kCarried) {
+    if (st.f_flag & has) flags |= keep;
+  }
+  return Mount({}, target, nullptr, MS_BIND | MS_REMOUNT | flags);
+}
+
 // Bind `source` at `target` and make it read-only (a bind mount takes flags only on remount).
 Result<void> BindReadOnly(const std::string& source, const std::string& target,
                           unsigned long extra = 0) {
   if (auto r = Mount(source, target, nullptr, MS_BIND | MS_REC); !r) return r;
-  return Mount({}, target, nullptr,
-               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra);
+  return RestrictBind(target, MS_RDONLY | MS_NOSUID | MS_NODEV | extra);
 }
 
 Result<void> MakeDir(const std::string& path, mode_t mode = 0755) {
@@ -102,13 +118,15 @@ Result<void> BuildEtc(const std::string& root, const InitSpec& spec) {
     if (auto r = Mirror(std::string("/etc/") + name, etc + "/" + name); !r) return r;
   }
   const std::string uid = std::to_string(spec.uid), gid = std::to_string(spec.gid);
-  if (auto r =
-          WriteText(etc + "/passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:" + uid +
-                                         ":" + gid + ":sandbox:" + kHomeDir + ":/bin/sh\n");
+  // Rootless, the kernel is the namespace's uid 0 (user_ns.h): then it is the only user.
+  const std::string root_user = spec.uid == 0 ? "" : "root:x:0:0:root:/root:/usr/sbin/nologin\n";
+  const std::string root_group = spec.gid == 0 ? "" : "root:x:0:\n";
+  if (auto r = WriteText(etc + "/passwd", root_user + "sandbox:x:" + uid + ":" + gid +
+                                              ":sandbox:" + kHomeDir + ":/bin/sh\n");
       !r) {
     return r;
   }
-  if (auto r = WriteText(etc + "/group", "root:x:0:\nsandbox:x:" + gid + ":\n"); !r) return r;
+  if (auto r = WriteText(etc + "/group", root_group + "sandbox:x:" + gid + ":\n"); !r) return r;
   if (auto r = WriteText(etc + "/hostname", spec.hostname + "\n"); !r) return r;
   return WriteText(etc + "/hosts", "127.0.0.1 localhost " + spec.hostname + "\n::1 localhost\n");
 }
@@ -198,8 +216,12 @@ Result<void> BuildScratch(const std::string& root, const InitSpec& spec) {
   if (auto r = MakeDir(root + "/run"); !r) return r;
   const std::string kernel = root + kKernelDir;
   if (auto r = MakeDir(kernel, 0700); !r) return r;
-  if (auto r = Mount(spec.worker_dir, kernel, nullptr, MS_BIND); !r) return r;
-  return Mount({}, kernel, nullptr, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  // A detached mount the launcher's child made: init may not be able to look the gateway's
+  // runtime dir up.
+  if (::move_mount(spec.worker_fd, "", AT_FDCWD, kernel.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    return ErrnoFail("move_mount(" + kernel + ")");
+  ::close(spec.worker_fd);
+  return RestrictBind(kernel, MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
 }  // namespace
@@ -207,7 +229,7 @@ Result<void> BuildScratch(const std::string& root, const InitSpec& spec) {
 Result<void> BuildRoot(const InitSpec& spec) {
   // Nothing we mount may propagate back to the host.
   if (auto r = Mount({}, "/", nullptr, MS_REC | MS_PRIVATE); !r) return r;
-  const std::string& root = spec.root;
+  const std::string root = kNewRootDir;
   if (auto r = Mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"); !r)
     return r;
   if (auto r = MakeDir(root + "/usr"); !r) return r;
@@ -232,5 +254,7 @@ Result<void> BuildRoot(const InitSpec& spec) {
   return Mount({}, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
                "mode=0755,size=1m");
 }
+
+Result<void> SealKernelDir() { return RestrictBind(kKernelDir, MS_RDONLY); }
 
 }  // namespace sandbox

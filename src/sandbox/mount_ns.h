@@ -12,4 +12,9 @@ namespace sandbox {
 
 common::Result<void> BuildRoot(const InitSpec& spec);
 
+// After the kernel has bound its sockets: makes /run/kernel read-only, so the kernel cannot
+// store anything on the host through it or swap its sockets (connecting to a socket on a
+// read-only mount still works). Runs in init, after BuildRoot.
+common::Result<void> SealKernelDir();
+
 }  // namespace sandbox

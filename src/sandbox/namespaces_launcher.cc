@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@
 #include "sandbox/init_spec.h"
 #include "sandbox/oom_score.h"
 #include "sandbox/process_launcher.h"
+#include "sandbox/user_ns.h"
 #include "sandbox/worker_dir.h"
 #include "sandbox/worker_mount.h"
 
@@ -33,34 +35,38 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The user namespace first: it owns the others, and it is what lets an ordinary user make them.
 constexpr unsigned long kNamespaces =
-    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 constexpr int kSetupTimeoutMs = 10000;
 
 class NamespacedKernel final : public Sandbox {
  public:
   NamespacedKernel(pid_t pid, common::UniqueFd pidfd, common::UniqueFd channel,
-                   std::unique_ptr<Cgroup> cgroup, std::string worker_dir, std::string root,
+                   std::unique_ptr<Cgroup> cgroup, std::string worker_dir, bool tmpfs_dir,
                    unsigned uid, std::function<void()> release_slot)
       : pid_(pid),
         pidfd_(std::move(pidfd)),
         channel_(std::move(channel)),
         cgroup_(std::move(cgroup)),
         worker_dir_(std::move(worker_dir)),
-        root_(std::move(root)),
+        tmpfs_dir_(tmpfs_dir),
         uid_(uid),
         release_slot_(std::move(release_slot)) {}
   ~NamespacedKernel() override { Kill(); }
 
   int ExitFd() const override { return pidfd_.Get(); }
 
-  common::Result<void> AddToCgroups(pid_t pid) { return cgroup_->AddProcess(pid); }
+  common::Result<void> AddToCgroups(pid_t pid) {
+    return cgroup_ ? cgroup_->AddProcess(pid) : common::Result<void>{};
+  }
 
-  // The kernel has bound its sockets and read its connection file: hand the worker
-  // directory back to root, so user code cannot store anything on the host through it.
-  // Bound sockets keep working; only the gateway (root) connects to them.
+  // The kernel has bound its sockets and read its connection file: its view of the worker
+  // directory becomes read-only (init remounts it), and the directory goes back to the
+  // gateway's user, so user code cannot store anything on the host through it. Bound
+  // sockets keep working; only the gateway connects to them.
   void OnKernelReady() override {
-    if (!SealWorkerDir(worker_dir_)) Kill();
+    if (!SealWorkerDir(worker_dir_) || !SealInside()) Kill();
   }
 
   void Kill() override {
@@ -69,11 +75,11 @@ class NamespacedKernel final : public Sandbox {
     // SIGKILL to pid 1 of the namespace takes every process in it along.
     ::kill(pid_, SIGKILL);
     Reap(0);
-    cgroup_->Kill();  // second line: anything that is still in the worker's cgroups
-    cgroup_->Remove();
-    UnmountWorkerDir(worker_dir_);  // before the pool removes the directory
-    std::error_code ec;
-    fs::remove(root_, ec);  // an empty mount point on the host
+    if (cgroup_) {
+      cgroup_->Kill();  // second line: anything that is still in the worker's cgroups
+      cgroup_->Remove();
+    }
+    if (tmpfs_dir_) UnmountWorkerDir(worker_dir_);  // before the pool removes the directory
     release_slot_();
   }
 
@@ -95,13 +101,27 @@ class NamespacedKernel final : public Sandbox {
     return kernel_status_;
   }
 
-  bool OutOfMemory() const override { return cgroup_->OomKilled(); }
+  bool OutOfMemory() const override { return cgroup_ && cgroup_->OomKilled(); }
 
   std::string Describe() const override {
     return "pid " + std::to_string(pid_) + ", uid " + std::to_string(uid_) + ", namespaces";
   }
 
  private:
+  // Asks init to make /run/kernel read-only and waits for its answer.
+  bool SealInside() {
+    if (::send(channel_.Get(), "R", 1, MSG_NOSIGNAL) != 1) return false;
+    pollfd p{channel_.Get(), POLLIN, 0};
+    char reply[512];
+    if (::poll(&p, 1, kSetupTimeoutMs) <= 0) return false;
+    const ssize_t n = ::recv(channel_.Get(), reply, sizeof reply, 0);
+    if (n == 1 && reply[0] == 'r') return true;
+    spdlog::error("cannot make the kernel's /run/kernel read-only in {}: {}", Describe(),
+                  n > 1 && reply[0] == 'E' ? std::string(reply + 1, static_cast<std::size_t>(n - 1))
+                                           : std::string("no answer from the sandbox's init"));
+    return false;
+  }
+
   void Reap(int flags) {
     if (init_status_) return;
     int status = 0;
@@ -116,7 +136,7 @@ class NamespacedKernel final : public Sandbox {
   common::UniqueFd channel_;
   std::unique_ptr<Cgroup> cgroup_;
   std::string worker_dir_;
-  std::string root_;
+  bool tmpfs_dir_;  // the worker directory is a tmpfs of ours (privileged only)
   unsigned uid_;
   std::function<void()> release_slot_;
   std::optional<int> init_status_;
@@ -143,12 +163,15 @@ common::Result<void> AwaitSetup(int fd) {
 
 }  // namespace
 
-common::Result<void> NamespacesLauncher::CheckHost() {
-  if (::geteuid() != 0) {
-    return common::Fail(
-        "the namespaces sandbox needs root (to create namespaces, cgroups and per-worker uids)");
-  }
-  if (auto cgroups = Cgroup::CheckHost(); !cgroups) return cgroups;
+std::vector<std::string> NamespacesHost::Unenforced() const {
+  if (cgroups) return {};
+  return {"memory (--memory)", "CPU (--cpus)",
+          "processes (--pids) beyond each sandbox's RLIMIT_NPROC"};
+}
+
+common::Result<NamespacesHost> NamespacesLauncher::CheckHost() {
+  NamespacesHost host;
+  host.privileged = ::geteuid() == 0;
   if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0)
     return common::Fail("this kernel has no seccomp support");
   if (SelfExe().empty()) return common::Fail("cannot resolve /proc/self/exe");
@@ -156,22 +179,37 @@ common::Result<void> NamespacesLauncher::CheckHost() {
   int pidfd = -1;
   const long pid = ::syscall(SYS_clone, kNamespaces | CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD,
                              nullptr, &pidfd, nullptr, 0);
-  if (pid < 0) return common::ErrnoFail("clone(new pid, mount, net, ipc, uts, cgroup namespaces)");
+  if (pid < 0) {
+    return common::ErrnoFail(
+        std::string("clone(new user, pid, mount, net, ipc, uts, cgroup namespaces)") +
+        (host.privileged ? "" : "; unprivileged user namespaces may be disabled on this host"));
+  }
   if (pid == 0) _exit(0);
   ::close(pidfd);
   ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
-  return {};
+  if (auto cgroups = Cgroup::CheckHost(); cgroups) {
+    host.cgroups = true;
+  } else {
+    host.no_cgroups = cgroups.error().message;
+  }
+  return host;
 }
 
-NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, std::string init_exe)
+NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, NamespacesHost host,
+                                       std::string init_exe)
     : limits_(limits),
       scope_(std::move(scope)),
+      host_(std::move(host)),
       self_exe_(init_exe.empty() ? SelfExe() : std::move(init_exe)),
       uids_(scope_) {
-  for (const std::string& stale : Cgroup::SweepStale(scope_))
-    spdlog::info("removed stale cgroup {}", stale);
-  for (const std::string& stale : SweepWorkerMounts(scope_))
-    spdlog::info("unmounted stale worker directory {}", stale);
+  if (host_.cgroups) {
+    for (const std::string& stale : Cgroup::SweepStale(scope_))
+      spdlog::info("removed stale cgroup {}", stale);
+  }
+  if (host_.privileged) {
+    for (const std::string& stale : SweepWorkerMounts(scope_))
+      spdlog::info("unmounted stale worker directory {}", stale);
+  }
   if (!HoldsSysResource()) {
     spdlog::warn(
         "no CAP_SYS_RESOURCE: kernels start at oom_score_adj {} but may lower it down to the "
@@ -180,7 +218,9 @@ NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, std::st
   }
 }
 
-NamespacesLauncher::~NamespacesLauncher() { Cgroup::RemoveScope(scope_); }
+NamespacesLauncher::~NamespacesLauncher() {
+  if (host_.cgroups) Cgroup::RemoveScope(scope_);
+}
 
 std::string NamespacesLauncher::ScopeFor(const std::string& runtime_dir) {
   common::HmacSha256 digest("code-interpreter cgroup scope");
@@ -189,34 +229,50 @@ std::string NamespacesLauncher::ScopeFor(const std::string& runtime_dir) {
 }
 
 common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const WorkerSpec& spec) {
-  auto [uid, release] = uids_.Take();
-  const std::string root = spec.dir.string() + ".root";
-  // Until a NamespacedKernel owns them, the slot and the mount point are given back on return.
+  auto slot = uids_.Take();
+  if (!slot)
+    return common::Fail("no free worker uid: " + std::to_string(UidSlots::kSlots) + " in use");
+  const UserNsMap ids = host_.privileged ? UserNsMap::ForSlot(slot->root_uid, slot->kernel_uid)
+                                         : UserNsMap::ForSelf();
+  const bool tmpfs_dir = host_.privileged;
+  // Until a NamespacedKernel owns them, the slot and the worker mount are given back on return.
   common::Defer undo([&] {
-    UnmountWorkerDir(spec.dir.string());
-    release();
-    std::error_code ignored;
-    fs::remove(root, ignored);
+    if (tmpfs_dir) UnmountWorkerDir(spec.dir.string());
+    slot->release();
   });
 
-  if (auto mounted = MountWorkerDir(spec.dir.string(), scope_); !mounted)
-    return std::unexpected(mounted.error());
+  // Rootless, the directory stays on the runtime dir's filesystem (an ordinary user cannot
+  // mount); the kernel's view of it is read-only once it is ready either way.
+  if (tmpfs_dir) {
+    if (auto mounted = MountWorkerDir(spec.dir.string(), scope_); !mounted)
+      return std::unexpected(mounted.error());
+  }
   // The kernel creates its sockets in the worker directory and reads its own view of the
   // connection (socket paths under /run/kernel).
-  auto inside = PrepareWorkerDir(spec, uid);
+  auto inside = PrepareWorkerDir(spec, ids.KernelHostUid());
   if (!inside) return std::unexpected(inside.error());
   const std::string& inside_path = *inside;
-  std::error_code ec;
-  fs::remove(root, ec);
-  if (::mkdir(root.c_str(), 0755) != 0) return common::ErrnoFail("mkdir(" + root + ")");
-  auto cgroup = Cgroup::Create(scope_, spec.name, limits_);
-  if (!cgroup) return std::unexpected(cgroup.error());
+  std::unique_ptr<Cgroup> cgroup;
+  if (host_.cgroups) {
+    auto created = Cgroup::Create(scope_, spec.name, limits_);
+    if (!created) return std::unexpected(created.error());
+    cgroup = std::move(*created);
+  }
+  // Init may not be allowed to look these up by path (it runs as the sandbox's root, an
+  // unprivileged host uid): it gets them as descriptors that cross its exec. The binary is
+  // opened here; the worker directory, which init must mount, by the child in its own mount
+  // namespace (a mount of the gateway's namespace cannot be bound there): `worker` only
+  // reserves the descriptor number the child puts it at.
+  common::UniqueFd exe(::open(self_exe_.c_str(), O_PATH | O_CLOEXEC));
+  if (!exe.Valid()) return common::ErrnoFail("open(" + self_exe_ + ")");
+  common::UniqueFd worker(::open("/", O_PATH | O_CLOEXEC));
+  if (!worker.Valid()) return common::ErrnoFail("open(/)");
+  const std::string worker_path = spec.dir.string();
 
   InitSpec init;
-  init.root = root;
-  init.worker_dir = spec.dir.string();
-  init.uid = uid;
-  init.gid = uid;
+  init.worker_fd = worker.Get();
+  init.uid = ids.KernelUid();
+  init.gid = ids.KernelUid();
   init.limits = limits_;
   init.argv = KernelCommand(spec, inside_path);
   init.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", std::string("HOME=") + kHomeDir,
@@ -232,37 +288,58 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
 
   // Prepared before clone: the child may only make raw system calls (the parent has threads).
   std::string fd_arg = std::to_string(theirs.Get());
-  std::string exe = self_exe_;
+  std::string exe_name = self_exe_;
   std::string command = "__sandbox-init";
-  char* argv[] = {exe.data(), command.data(), fd_arg.data(), nullptr};
+  char* argv[] = {exe_name.data(), command.data(), fd_arg.data(), nullptr};
   char* envp[] = {nullptr};
+  char empty[] = "";
   const int child_fd = theirs.Get();
+  const int exe_fd = exe.Get();
+  const int worker_fd = worker.Get();
 
   int pidfd = -1;
   const long pid =
       ::syscall(SYS_clone, kNamespaces | CLONE_PIDFD | SIGCHLD, nullptr, &pidfd, nullptr, 0);
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     char go = 0;
-    // Blocks until the gateway has moved us into the cgroups.
+    // Blocks until the gateway has moved us into the cgroups and written our id maps (or
+    // is gone: then the read fails).
     if (::read(child_fd, &go, 1) != 1 || go != 'G') _exit(125);
+    // Still the gateway's host uid: the worker directory can be looked up. A detached copy of
+    // its mount, at the reserved number, for init to attach at /run/kernel.
+    const long tree = ::syscall(SYS_open_tree, AT_FDCWD, worker_path.c_str(),
+                                OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
+    if (tree < 0 || ::syscall(SYS_dup3, tree, worker_fd, 0) < 0) _exit(123);
+    ::close(static_cast<int>(tree));
+    // Become the namespace's root: from here on no host privilege is left, only the
+    // namespace's capabilities (an exec as an unmapped uid would drop even those).
+    if (::syscall(SYS_setresgid, 0, 0, 0) != 0) _exit(124);
+    ::syscall(SYS_setgroups, 0, nullptr);  // refused rootless (setgroups is denied there)
+    if (::syscall(SYS_setresuid, 0, 0, 0) != 0) _exit(124);
+    // A change of credentials clears the parent-death signal: set it now.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Nothing of the gateway's crosses the exec (its listening socket and client connections
-    // are not close-on-exec): only the channel to the gateway does.
+    // are not close-on-exec): only the channel to the gateway and the worker directory do.
     ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
     ::fcntl(child_fd, F_SETFD, 0);
-    ::execve(argv[0], argv, envp);
+    ::fcntl(worker_fd, F_SETFD, 0);
+    ::syscall(SYS_execveat, exe_fd, empty, argv, envp, AT_EMPTY_PATH);
     _exit(127);
   }
   if (pid < 0) return common::ErrnoFail("clone(namespaces)");
   theirs.Reset();
   undo.Cancel();
-  auto kernel = std::make_unique<NamespacedKernel>(static_cast<pid_t>(pid), common::UniqueFd(pidfd),
-                                                   std::move(ours), std::move(*cgroup),
-                                                   spec.dir.string(), root, uid, release);
+  auto kernel = std::make_unique<NamespacedKernel>(
+      static_cast<pid_t>(pid), common::UniqueFd(pidfd), std::move(ours), std::move(cgroup),
+      spec.dir.string(), tmpfs_dir, ids.KernelHostUid(), slot->release);
   const int channel = pair[0];  // owned by `kernel` now
   // From here on, a failure destroys `kernel`, which kills the child and removes everything.
   if (auto added = kernel->AddToCgroups(static_cast<pid_t>(pid)); !added)
     return std::unexpected(added.error());
+  if (auto mapped = WriteIdMaps(static_cast<pid_t>(pid), ids); !mapped)
+    return std::unexpected(mapped.error());
+  // The floor under the kernel's oom_score_adj, written with the gateway's privileges.
+  (void)MakeFirstOomVictim(static_cast<pid_t>(pid));
   if (::send(channel, "G", 1, MSG_NOSIGNAL) != 1 ||
       ::send(channel, spec_json.data(), spec_json.size(), MSG_NOSIGNAL) !=
           static_cast<ssize_t>(spec_json.size())) {

@@ -11,12 +11,14 @@
 
 namespace sandbox {
 
-common::Result<void> MakeFirstOomVictim() {
-  common::UniqueFd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
-  if (!fd.Valid()) return common::ErrnoFail("open(/proc/self/oom_score_adj)");
+common::Result<void> MakeFirstOomVictim(pid_t pid) {
+  const std::string path =
+      "/proc/" + (pid == 0 ? std::string("self") : std::to_string(pid)) + "/oom_score_adj";
+  common::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.Valid()) return common::ErrnoFail("open(" + path + ")");
   const std::string value = std::to_string(kKernelOomScoreAdj);
   if (::write(fd.Get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-    return common::ErrnoFail("write(/proc/self/oom_score_adj)");
+    return common::ErrnoFail("write(" + path + ")");
   return {};
 }
 

@@ -15,15 +15,19 @@
 // the gateway's own: the launchers warn at start (HoldsSysResource).
 #pragma once
 
+#include <sys/types.h>
+
 #include "common/result.h"
 
 namespace sandbox {
 
 inline constexpr int kKernelOomScoreAdj = 1000;  // the first victim, before anything else
 
-// Sets /proc/self/oom_score_adj (and with it the minimum) to kKernelOomScoreAdj. Needs
-// CAP_SYS_RESOURCE; call in the kernel's process before dropping privileges.
-common::Result<void> MakeFirstOomVictim();
+// Sets /proc/<pid>/oom_score_adj (and, written with CAP_SYS_RESOURCE, the minimum) to
+// kKernelOomScoreAdj. The namespaces launcher calls it for the sandbox's init before init
+// runs (init's capabilities are its user namespace's only, never CAP_SYS_RESOURCE on the
+// host); init's kernel process calls it for itself again (raising needs no capability).
+common::Result<void> MakeFirstOomVictim(pid_t pid = 0);  // 0: this process
 
 // Whether this process holds CAP_SYS_RESOURCE (effective), i.e. whether the floor can be set.
 bool HoldsSysResource();

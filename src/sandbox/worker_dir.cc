@@ -25,7 +25,8 @@ common::Result<std::string> PrepareWorkerDir(const WorkerSpec& spec, uid_t uid) 
 }
 
 bool SealWorkerDir(const std::string& dir) {
-  if (::chown(dir.c_str(), 0, 0) == 0 && ::chmod(dir.c_str(), 0700) == 0) return true;
+  if (::chown(dir.c_str(), ::geteuid(), ::getegid()) == 0 && ::chmod(dir.c_str(), 0700) == 0)
+    return true;
   spdlog::error("cannot seal worker directory {}: {}; killing the worker", dir,
                 std::strerror(errno));
   return false;

@@ -1261,6 +1261,38 @@ print(json.dumps(res))
   EXPECT_EQ(j["setuid0"], EPERM);
 }
 
+// Every kernel is in a user namespace of its own that maps exactly two ids, both the worker
+// slot's unprivileged host uids: the sandbox's root (init) and the kernel. Host root and every
+// other host id are unmapped (65534 inside), so no uid inside is one on the host, and no
+// process of the sandbox runs as host root.
+TEST_F(SecurityTest, KernelsRunInAUserNamespaceOfTheirOwn) {
+  if (OnDocker()) GTEST_SKIP() << "the engine decides (userns-remap); see docs/security.md";
+  const std::string user = Attacker("userns");
+  const Located kernel = Locate(user);
+  ASSERT_GT(kernel.pid, 0);
+  json j = RunJson(user, R"PY(
+import os, json
+def lines(path):
+    return [l.split() for l in open(path).read().splitlines()]
+print(json.dumps({"uid_map": lines('/proc/self/uid_map'), "gid_map": lines('/proc/self/gid_map'),
+                  "usr_owner": os.stat('/usr').st_uid, "setgroups": open('/proc/self/setgroups').read().strip()}))
+)PY");
+  unsigned init_uid = 0;
+  int ppid = 0;
+  for (const HostProcess& p : HostProcesses())
+    if (p.pid == kernel.pid) ppid = p.ppid;
+  for (const HostProcess& p : HostProcesses())
+    if (p.pid == ppid) init_uid = p.uid;
+  ASSERT_GT(ppid, 0);
+  EXPECT_TRUE(IsSandboxUid(init_uid)) << "the sandbox's init runs as host uid " << init_uid;
+  EXPECT_NE(init_uid, kernel.uid) << "init and kernel share a host uid";
+  const json expected = {{"0", std::to_string(init_uid), "1"},
+                         {"1000", std::to_string(kernel.uid), "1"}};
+  EXPECT_EQ(j["uid_map"], expected) << j;
+  EXPECT_EQ(j["gid_map"], expected) << j;
+  EXPECT_EQ(j["usr_owner"], 65534) << "host root is mapped into the sandbox";
+}
+
 // The sandbox's pid 1 is not the user's: its memory, environment and root are out of reach,
 // and it cannot be traced.
 TEST_F(SecurityTest, TheSandboxInitIsOutOfReach) {
@@ -1642,9 +1674,12 @@ print(json.dumps({"uid": os.getuid(), "found": found, "procs": procs, "shm": shm
   EXPECT_EQ(a["kernel_dir_sealed"], true) << "the worker directory is still open to user code";
   EXPECT_NE(v["uid"], 0);
   EXPECT_NE(a["uid"], 0);
-  EXPECT_NE(v["uid"], a["uid"]) << "two concurrent sessions share a uid";
-  EXPECT_EQ(v["uid"], victim_worker.uid);
-  EXPECT_EQ(a["uid"], attacker_worker.uid);
+  EXPECT_NE(victim_worker.uid, attacker_worker.uid) << "two concurrent sessions share a host uid";
+  // Inside, the namespaces backend's kernels are uid 1000 of their own user namespaces.
+  const unsigned v_inside = OnDocker() ? victim_worker.uid : 1000;
+  const unsigned a_inside = OnDocker() ? attacker_worker.uid : 1000;
+  EXPECT_EQ(v["uid"], v_inside);
+  EXPECT_EQ(a["uid"], a_inside);
   for (const char* dir : {"/tmp/", "/dev/shm/"}) EXPECT_FALSE(fs::exists(dir + ("secret-" + tag)));
 }
 

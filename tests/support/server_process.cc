@@ -1,7 +1,9 @@
 #include "support/server_process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +21,14 @@
 
 namespace testing_support {
 
-ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir) {
+ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir)
+    : ServerProcess(std::move(extra), std::move(dir), 0) {}
+
+ServerProcess ServerProcess::AsUser(unsigned uid, std::vector<std::string> extra) {
+  return ServerProcess(std::move(extra), {}, uid);
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir, unsigned uid) {
   if (dir.empty()) {
     char templ[] = "/tmp/ci-test-XXXXXX";
     dir_ = ::mkdtemp(templ);
@@ -29,8 +38,15 @@ ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir) {
   }
   runtime_dir_ = dir_ + "/run";
   const std::string state_dir = dir_ + "/state";
-  const char* binary = std::getenv("CI_TEST_BINARY");
-  if (binary == nullptr || *binary == '\0') binary = CI_BINARY;
+  const char* env_binary = std::getenv("CI_TEST_BINARY");
+  std::string binary = env_binary == nullptr || *env_binary == '\0' ? CI_BINARY : env_binary;
+  if (uid != 0) {
+    const std::string copy = dir_ + "/code-interpreter";
+    std::error_code ec;
+    std::filesystem::copy_file(binary, copy, ec);
+    if (ec || ::chown(dir_.c_str(), uid, uid) != 0 || ::chmod(copy.c_str(), 0755) != 0) return;
+    binary = copy;
+  }
   std::vector<std::string> args = {binary,     "serve",         "--sandbox=" + TestSandbox(),
                                    "--listen", "127.0.0.1:0",   "--state-dir",
                                    state_dir,  "--runtime-dir", runtime_dir_};
@@ -44,6 +60,10 @@ ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir) {
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(pipe_fds[1], 2);
+    if (uid != 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 ||
+                     ::setresuid(uid, uid, uid) != 0)) {
+      _exit(126);
+    }
     ::execv(argv[0], argv.data());
     _exit(127);
   }

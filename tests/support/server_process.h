@@ -23,6 +23,10 @@ class ServerProcess {
   // --runtime-dir ... With `dir`, the state and runtime dirs live there (a test that restarts
   // a server on the same dirs owns it); otherwise in a private temporary directory.
   explicit ServerProcess(std::vector<std::string> extra = {}, std::string dir = {});
+  // The same as an ordinary user: the server runs as `uid` (gid the same, no supplementary
+  // groups), from a copy of the binary in its own temporary directory (the build tree may be
+  // out of that user's reach). For a test running as root.
+  static ServerProcess AsUser(unsigned uid, std::vector<std::string> extra = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -42,6 +46,8 @@ class ServerProcess {
   std::string Log();
 
  private:
+  ServerProcess(std::vector<std::string> extra, std::string dir, unsigned uid);
+
   std::string dir_;
   bool owns_dir_ = true;
   std::string runtime_dir_;
