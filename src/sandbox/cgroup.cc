@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +21,7 @@ constexpr const char* kGroup = "code-interpreter";
 
 struct Layout {
   bool v2 = false;
+  bool delegated = false;          // v2, the gateway's own group, delegated to an ordinary user
   std::vector<std::string> roots;  // v2: one root; v1: memory, pids[, cpu]
   bool has_cpu = false;
 };
@@ -45,15 +47,45 @@ bool HasControllers(const fs::path& root) {
          controllers.find("pids") != std::string::npos;
 }
 
+// The gateway's own group on the unified hierarchy ("0::/user.slice/.../app.scope"), or "".
+std::string OwnUnifiedGroup() {
+  std::ifstream in("/proc/self/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("0::")) return line.substr(3);
+  }
+  return {};
+}
+
+// An ordinary user's cgroups: only a v2 group delegated to it (systemd's user@.service, or a
+// scope made with `systemd-run --user --scope -p Delegate=yes`): the one the gateway runs in,
+// when this user may write it and it offers memory and pids.
+std::optional<fs::path> DelegatedRoot(const fs::path& mount) {
+  const std::string own = OwnUnifiedGroup();
+  if (own.empty() || own == "/") return std::nullopt;
+  const fs::path dir = mount / fs::path(own).relative_path();
+  if (!HasControllers(dir) || ::access(dir.c_str(), W_OK) != 0 ||
+      ::access((dir / "cgroup.subtree_control").c_str(), W_OK) != 0) {
+    return std::nullopt;
+  }
+  return dir;
+}
+
 common::Result<Layout> Detect() {
   Layout layout;
-  for (const fs::path& root : {fs::path("/sys/fs/cgroup"), fs::path("/sys/fs/cgroup/unified")}) {
-    if (fs::exists(root / "cgroup.controllers") && HasControllers(root)) {
-      layout.v2 = true;
-      layout.roots = {root.string()};
-      layout.has_cpu = ReadFile(root / "cgroup.controllers").find("cpu") != std::string::npos;
-      return layout;
+  for (const fs::path& mount : {fs::path("/sys/fs/cgroup"), fs::path("/sys/fs/cgroup/unified")}) {
+    if (!fs::exists(mount / "cgroup.controllers")) continue;
+    std::optional<fs::path> root;
+    if (::geteuid() == 0) {
+      if (HasControllers(mount)) root = mount;
+    } else {
+      root = DelegatedRoot(mount);
     }
+    if (!root) continue;
+    layout.v2 = true;
+    layout.delegated = ::geteuid() != 0;
+    layout.roots = {root->string()};
+    layout.has_cpu = ReadFile(*root / "cgroup.controllers").find("cpu") != std::string::npos;
+    return layout;
   }
   for (const char* controller : {"memory", "pids"}) {
     const fs::path root = fs::path("/sys/fs/cgroup") / controller;
@@ -135,6 +167,21 @@ common::Result<void> ApplyLimits(const Layout& layout, const std::vector<std::st
 common::Result<void> Cgroup::CheckHost() {
   auto layout = Detect();
   if (!layout) return std::unexpected(layout.error());
+  if (layout->delegated) {
+    // A group with controllers enabled for its children may hold no process itself: the
+    // gateway moves into a leaf of its own first (the workers' groups are its siblings).
+    const fs::path leaf = fs::path(layout->roots[0]) / "gateway";
+    std::error_code ec;
+    fs::create_directories(leaf, ec);
+    if (ec) return common::Fail("cannot create cgroup " + leaf.string() + ": " + ec.message());
+    if (auto moved = WriteFile(leaf / "cgroup.procs", std::to_string(::getpid())); !moved)
+      return moved;
+    const std::string enable = layout->has_cpu ? "+memory +pids +cpu" : "+memory +pids";
+    if (auto enabled = WriteFile(fs::path(layout->roots[0]) / "cgroup.subtree_control", enable);
+        !enabled) {
+      return enabled;
+    }
+  }
   for (const std::string& root : layout->roots) {
     const fs::path parent = fs::path(root) / kGroup;
     std::error_code ec;

@@ -2,6 +2,12 @@
 // has the controllers, else on the v1 memory, pids and cpu hierarchies. Created by the
 // gateway before the worker runs any code; Kill() SIGKILLs every process in it and
 // Remove() deletes it. Not thread-safe; each worker's Cgroup is used by one thread at a time.
+//
+// As root the groups live at the top of each hierarchy. An ordinary user (rootless mode)
+// gets them only on cgroup v2, in the group the gateway was started in when that group is
+// delegated to the user (writable, with memory and pids): CheckHost() then moves the gateway
+// into a leaf `gateway` of it and enables the controllers for its children, so the workers'
+// groups are the gateway's siblings, within whatever limits the delegating parent sets.
 #pragma once
 
 #include <sys/types.h>
@@ -17,7 +23,8 @@ namespace sandbox {
 
 class Cgroup {
  public:
-  // Which hierarchies this host offers; an error says why isolation cannot be set up.
+  // Which hierarchies this host offers; an error says why the limits cannot be set up.
+  // Delegated (rootless, v2): moves this process into its leaf (see above). Call once.
   static common::Result<void> CheckHost();
   // Creates "code-interpreter/<scope>/<name>" in each hierarchy and applies `limits`. The
   // scope belongs to one gateway instance (one runtime dir), so instances never touch each
