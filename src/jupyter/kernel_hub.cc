@@ -415,9 +415,14 @@ class KernelHub::Loop {
       if (kernel.ping) CompletePing(kernel, true);
       return;
     }
-    // Only the running execution's messages are read past their headers.
+    // Only the running execution's messages are read past their headers, and only what some
+    // pending operation waits for is verified at all: the rest is dropped unread.
     auto message = Decode(frames, kernel.key, [&kernel](const Message& m) {
-      return kernel.exec && m.ParentId() == kernel.exec->msg_id;
+      const std::string parent = m.ParentId();
+      if (kernel.exec && parent == kernel.exec->msg_id) return Interest::kFull;
+      if (kernel.ready || (kernel.exec && parent == kernel.exec->probe_id && !parent.empty()))
+        return Interest::kHeaders;
+      return Interest::kNone;
     });
     if (!message) {
       ++kernel.violations;
@@ -430,8 +435,9 @@ class KernelHub::Loop {
       Warn(kernel, "rejected message: " + message.error().message);
       return;
     }
-    if (channel == Channel::kShell) OnShell(kernel, *message);
-    if (channel == Channel::kIopub) OnIopub(kernel, *message);
+    if (!*message) return;  // for no one
+    if (channel == Channel::kShell) OnShell(kernel, **message);
+    if (channel == Channel::kIopub) OnIopub(kernel, **message);
     // Control replies (interrupt_reply, shutdown_reply) need no action.
   }
 

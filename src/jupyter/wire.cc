@@ -132,11 +132,14 @@ std::vector<std::string> Encode(const Message& message, std::string_view key) {
 }
 
 common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key) {
-  return Decode(frames, key, [](const Message&) { return true; });
+  auto message = Decode(frames, key, [](const Message&) { return Interest::kFull; });
+  if (!message) return std::unexpected(message.error());
+  return std::move(**message);
 }
 
-common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key,
-                               const std::function<bool(const Message&)>& want_body) {
+common::Result<std::optional<Message>> Decode(
+    const std::vector<std::string>& frames, std::string_view key,
+    const std::function<Interest(const Message&)>& interest) {
   std::size_t delim = 0;
   while (delim < frames.size() && frames[delim] != kDelimiter) ++delim;
   if (delim == frames.size()) return common::Fail("message has no <IDS|MSG> delimiter");
@@ -146,13 +149,8 @@ common::Result<Message> Decode(const std::vector<std::string>& frames, std::stri
   const std::string& parent = frames[delim + 3];
   const std::string& metadata = frames[delim + 4];
   const std::string& content = frames[delim + 5];
-  if (!key.empty() &&
-      !common::ConstantTimeEquals(signature, Sign(key, header, parent, metadata, content))) {
-    return common::Fail("message signature does not verify");
-  }
 
   Message message;
-  message.identities.assign(frames.begin(), frames.begin() + static_cast<long>(delim));
   auto h = ParseObject(header, "header");
   if (!h) return std::unexpected(h.error());
   auto p = ParseObject(parent, "parent_header");
@@ -162,7 +160,14 @@ common::Result<Message> Decode(const std::vector<std::string>& frames, std::stri
   if (message.MsgType().empty() || message.MsgId().empty()) {
     return common::Fail("message header lacks msg_type or msg_id");
   }
-  if (!want_body(message)) return message;
+  const Interest wanted = interest(message);
+  if (wanted == Interest::kNone) return std::nullopt;
+  if (!key.empty() &&
+      !common::ConstantTimeEquals(signature, Sign(key, header, parent, metadata, content))) {
+    return common::Fail("message signature does not verify");
+  }
+  message.identities.assign(frames.begin(), frames.begin() + static_cast<long>(delim));
+  if (wanted == Interest::kHeaders) return message;
   auto m = ParseObject(metadata, "metadata");
   if (!m) return std::unexpected(m.error());
   auto c = ParseObject(content, "content");

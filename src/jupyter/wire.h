@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,11 +49,20 @@ std::vector<std::string> Encode(const Message& message, std::string_view key);
 // frames, a bad signature, JSON that is not an object, or a header without msg_type/msg_id.
 common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key);
 
-// The same, but metadata and content are parsed only when `want_body` says so for the
-// message's header and parent header (otherwise they stay empty objects): parsing is most of
-// the cost of a large message, and most of what a kernel could flood with is not looked at.
-common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key,
-                               const std::function<bool(const Message&)>& want_body);
+// How much of a message its receiver needs, decided from its header and parent header alone.
+enum class Interest {
+  kNone,     // it would be dropped: not even verified (nullopt), so floods of messages for no
+             // one cost no HMAC; a message that is acted upon is always verified
+  kHeaders,  // verified; metadata and content stay empty objects
+  kFull,     // verified and parsed whole
+};
+
+// The same, but only as far as `interest` asks: hashing and parsing are most of the cost of a
+// large message, and most of what a kernel could flood with is not looked at. Framing and
+// header errors fail at any interest.
+common::Result<std::optional<Message>> Decode(
+    const std::vector<std::string>& frames, std::string_view key,
+    const std::function<Interest(const Message&)>& interest);
 
 // A fresh random id (32 hex characters).
 std::string NewId();

@@ -160,6 +160,34 @@ TEST(WireTest, DecodeRejectsBadSignatures) {
   EXPECT_FALSE(Decode(GoldenFrames(), "other-key").has_value()) << "wrong key";
 }
 
+// What no one waits for is dropped before the signature is computed; anything that will be
+// acted upon is verified, headers-only included.
+TEST(WireTest, DecodeVerifiesOnlyWhatIsOfInterest) {
+  std::string wrong(kPythonSignature);
+  wrong[10] = wrong[10] == 'a' ? 'b' : 'a';
+  const auto frames = Frames(kHeader, kContent, {}, wrong);
+  int asked = 0;
+  const auto none = Decode(frames, kKey, [&](const Message& m) {
+    ++asked;
+    EXPECT_EQ(m.MsgType(), "execute_reply");
+    return Interest::kNone;
+  });
+  ASSERT_TRUE(none.has_value()) << none.error().message;
+  EXPECT_FALSE(none->has_value()) << "dropped, not decoded";
+  EXPECT_EQ(asked, 1);
+  EXPECT_FALSE(Decode(frames, kKey, [](const Message&) { return Interest::kHeaders; }).has_value())
+      << "headers-only messages are verified too";
+  const auto headers =
+      Decode(GoldenFrames(), kKey, [](const Message&) { return Interest::kHeaders; });
+  ASSERT_TRUE(headers.has_value() && headers->has_value());
+  EXPECT_EQ((*headers)->MsgType(), "execute_reply");
+  EXPECT_TRUE((*headers)->content.empty()) << "content is not parsed";
+  EXPECT_FALSE(
+      Decode(Frames("null", kContent), kKey, [](const Message&) { return Interest::kNone; })
+          .has_value())
+      << "a broken header is an error at any interest";
+}
+
 TEST(WireTest, DecodeRejectsTamperedContent) {
   std::vector<std::string> frames = GoldenFrames();
   frames[5] = R"({"execution_count":4,"status":"ok"})";  // one byte flipped
