@@ -23,9 +23,15 @@ constexpr const char* kForgetFirstTraceback =
 // gateway's grace and cost sessions their kernel. A KeyboardInterrupt's traceback shows
 // only the session's own cells instead (IPython's cell filenames, as ultratb names them),
 // which costs what a traceback of the cell alone costs.
+//
+// One landing in ipykernel's dispatch code just after a request's handler (as it restores the
+// SIGINT handler) escapes the dispatch loop and ends the kernel's main loop: the kernel exits
+// with status 0 seconds later, in the middle of the session's next request. It is caught one
+// level up instead and handled as ipykernel handles one in a handler ("KeyboardInterrupt
+// caught in kernel"), with the status: idle that the dispatch would have sent.
 constexpr const char* kInterruptSetup = R"PY(
 def _ci_setup():
-    import types
+    import signal, types
     shell = get_ipython()
     if hasattr(shell.compile, '_filename_map'):
         def interrupt_traceback(shell, etype, value, tb, tb_offset=None):
@@ -40,6 +46,17 @@ def _ci_setup():
                 tb = types.TracebackType(tb, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
             shell.showtraceback((etype, value, tb), tb_offset=0)
         shell.set_custom_exc((KeyboardInterrupt,), interrupt_traceback)
+    kernel = getattr(shell, 'kernel', None)
+    process_one = getattr(kernel, 'process_one', None)
+    if process_one is not None:
+        async def guarded_process_one(wait=True):
+            try:
+                await process_one(wait)
+            except KeyboardInterrupt:
+                signal.signal(signal.SIGINT, getattr(kernel, 'saved_sigint_handler', signal.SIG_IGN))
+                kernel.log.error('KeyboardInterrupt caught in kernel.')
+                kernel._publish_status('idle', 'shell')
+        kernel.process_one = guarded_process_one
 _ci_setup()
 del _ci_setup
 )PY";

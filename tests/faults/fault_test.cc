@@ -741,6 +741,39 @@ TEST(FaultTest, ClientHangingUpWhileTheResultIsFormattedKeepsTheSessionsKernel) 
   RemoveMarkers({marker, started});
 }
 
+// Found under the same load: an interrupt's SIGINT that lands in ipykernel's dispatch code
+// just after a request's handler, as it restores the SIGINT handler, escapes the dispatch loop
+// and ends the kernel's main loop: the kernel exited (status 0) in the middle of the session's
+// next request. The window is a few bytecodes wide, so the test raises the KeyboardInterrupt
+// there itself, from the hook ipykernel calls at that point.
+TEST(FaultTest, InterruptLandingInIpykernelsDispatchLeavesTheKernelRunning) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "3"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  const std::string marker = Marker("dispatch");
+  HttpReply r = c.Execute("dispatch", OpenMarkerCode(marker) + "kept = 'yes'");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int kernel = KernelHolding(marker);
+  ASSERT_GT(kernel, 0);
+  r = c.Execute("dispatch",
+                "_k = get_ipython().kernel\n"
+                "_restore = _k.post_handler_hook\n"
+                "def _once():\n"
+                "    _k.post_handler_hook = _restore\n"
+                "    _restore()\n"
+                "    raise KeyboardInterrupt\n"
+                "_k.post_handler_hook = _once\n"
+                "'patched'",
+                20);
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = c.Execute("dispatch", "print(kept)", 20);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["stdout"], "yes\n") << r.body;
+  EXPECT_EQ(r.Json()["state_preserved"], true) << r.body;
+  EXPECT_EQ(HostPidsHolding(marker), std::vector<int>{kernel});
+  RemoveMarkers({marker});
+}
+
 TEST(FaultTest, TinyTimeoutOnAQuickExecutionKeepsTheSessionsKernel) {
   ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--interrupt-grace", "1"});
   ASSERT_TRUE(server.ok()) << server.Log();
