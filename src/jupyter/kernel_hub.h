@@ -77,7 +77,12 @@ class KernelTransport {
   // kernel: a second call while one runs completes at once with an error status "busy".
   virtual void Execute(KernelId id, std::string code, OutputLimits limits,
                        std::function<void(ExecutionResult)> done) = 0;
-  // Sends interrupt_request on control. The running Execute completes as usual.
+  // Interrupts the running Execute: sends interrupt_request on control, and behind the
+  // execution a kernel_info_request on shell whose reply stands in for an execute_reply that
+  // ipykernel lost to the interrupt. The Execute then completes as usual, but not before the
+  // kernel's interrupt_reply (or idle_wait after its reply and idle): ipykernel signals itself
+  // before that reply, and until then the SIGINT could land in the next request. With no
+  // Execute running (it finished before the command ran), nothing is sent.
   virtual void Interrupt(KernelId id) = 0;
   // Sends shutdown_request on control (best effort, no reply awaited).
   virtual void Shutdown(KernelId id) = 0;
