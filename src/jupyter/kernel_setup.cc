@@ -16,13 +16,16 @@ constexpr const char* kForgetFirstTraceback =
 // ipykernel's own code around a cell rather than in the cell, e.g. in the displayhook turning a
 // finished cell's value into its result when a client hangs up on a trivial request.
 //
-// The KeyboardInterrupt's traceback then runs through library frames, and IPython formats
-// each of them with stack_data: it parses and highlights the frame's whole source file
-// (displayhook.py, formatters.py, pretty.py, jupyter_client's session.py, ...), ~0.5 s of
-// CPU in a fresh kernel and seconds of wall time on a busy host, which outlasted the
-// gateway's grace and cost sessions their kernel. A KeyboardInterrupt's traceback shows
-// only the session's own cells instead (IPython's cell filenames, as ultratb names them),
-// which costs what a traceback of the cell alone costs.
+// The KeyboardInterrupt's traceback then runs through library frames, and IPython's default
+// (Context) mode formats each frame with stack_data, which parses and highlights the frame's
+// whole source file (displayhook.py, formatters.py, pretty.py, jupyter_client's session.py,
+// ...): 0.25-0.45 s of CPU in a fresh kernel, 70 ms after, seconds of wall time on a busy
+// host, which outlasted the gateway's grace and cost sessions their kernel. Even over the
+// cell's frames alone it costs ~20 ms. A KeyboardInterrupt's traceback is formatted in
+// IPython's Plain mode instead (every frame, each with its line, as Python prints them):
+// 1-7 ms. The shell's showtraceback is wrapped, since IPython formats tracebacks there
+// whichever level caught the exception (run_code for the cell's code, _run_cell for the
+// machinery around it); the user's own %xmode applies to every other exception.
 //
 // One landing in ipykernel's dispatch code just after a request's handler (as it restores the
 // SIGINT handler) escapes the dispatch loop and ends the kernel's main loop: the kernel exits
@@ -31,21 +34,22 @@ constexpr const char* kForgetFirstTraceback =
 // caught in kernel"), with the status: idle that the dispatch would have sent.
 constexpr const char* kInterruptSetup = R"PY(
 def _ci_setup():
-    import signal, types
+    import signal, sys
     shell = get_ipython()
-    if hasattr(shell.compile, '_filename_map'):
-        def interrupt_traceback(shell, etype, value, tb, tb_offset=None):
-            cells = shell.compile._filename_map
-            kept = []
-            while tb is not None:
-                if tb.tb_frame.f_code.co_filename in cells:
-                    kept.append(tb)
-                tb = tb.tb_next
-            tb = None
-            for entry in reversed(kept):
-                tb = types.TracebackType(tb, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
-            shell.showtraceback((etype, value, tb), tb_offset=0)
-        shell.set_custom_exc((KeyboardInterrupt,), interrupt_traceback)
+    if hasattr(getattr(shell, 'InteractiveTB', None), 'set_mode'):
+        showtraceback = shell.showtraceback
+        def interrupt_aware_showtraceback(exc_tuple=None, *args, **kwargs):
+            etype = (exc_tuple or sys.exc_info())[0]
+            if etype is None or not issubclass(etype, KeyboardInterrupt):
+                return showtraceback(exc_tuple, *args, **kwargs)
+            formatter = shell.InteractiveTB
+            mode = formatter.mode
+            formatter.set_mode('Plain')
+            try:
+                return showtraceback(exc_tuple, *args, **kwargs)
+            finally:
+                formatter.set_mode(mode)
+        shell.showtraceback = interrupt_aware_showtraceback
     kernel = getattr(shell, 'kernel', None)
     process_one = getattr(kernel, 'process_one', None)
     if process_one is not None:
