@@ -50,6 +50,11 @@ struct PendingExec {
   // The kernel handles shell requests in order, so its reply means the execution is over,
   // even when ipykernel lost the execute_reply (an interrupt landing between requests).
   std::string probe_id;
+  // After an interrupt: the interrupt_request, until its interrupt_reply came. ipykernel sends
+  // itself SIGINT before it replies, so until then the signal may still land in whatever the
+  // kernel runs next, such as the session's next request: the execution is not over before
+  // (or before the finish deadline).
+  std::string interrupt_id;
   OutputCollector collector;
   // Set once one of execute_reply and status: idle came: how long to wait for the other.
   std::optional<Clock::time_point> finish_deadline;
@@ -178,17 +183,31 @@ class KernelHub::Loop {
     }
     Message request =
         ExecuteRequest(std::move(code), /*silent=*/false, options_.store_history, kernel->session);
-    kernel->exec.emplace(
-        PendingExec{request.MsgId(), {}, OutputCollector(limits), std::nullopt, std::move(done)});
+    kernel->exec.emplace(PendingExec{.msg_id = request.MsgId(),
+                                     .probe_id = {},
+                                     .interrupt_id = {},
+                                     .collector = OutputCollector(limits),
+                                     .finish_deadline = std::nullopt,
+                                     .done = std::move(done)});
     Send(*kernel, Channel::kShell, request);
   }
 
   void DoInterrupt(KernelId id) {
-    DoControl(id, "interrupt_request", nlohmann::json::object());
     Kernel* kernel = Find(id);
-    if (kernel == nullptr || !kernel->exec || !kernel->exec->probe_id.empty()) return;
+    if (kernel == nullptr || !kernel->broken.empty()) return;
+    if (!kernel->exec) {
+      // Commands run in order, so the execution this was meant for has finished (its result
+      // is on its way to the pool): a SIGINT now could only hit the next request.
+      spdlog::debug("kernel {}: interrupt after the execution finished; not sent", id);
+      return;
+    }
+    PendingExec& exec = *kernel->exec;
+    if (!exec.interrupt_id.empty()) return;
+    Message interrupt = MakeRequest("interrupt_request", nlohmann::json::object(), kernel->session);
+    exec.interrupt_id = interrupt.MsgId();
+    Send(*kernel, Channel::kControl, interrupt);
     Message probe = MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session);
-    kernel->exec->probe_id = probe.MsgId();
+    exec.probe_id = probe.MsgId();
     Send(*kernel, Channel::kShell, probe);
   }
 
@@ -420,9 +439,9 @@ class KernelHub::Loop {
     auto message = Decode(frames, kernel.key, [&kernel](const Message& m) {
       const std::string parent = m.ParentId();
       if (kernel.exec && parent == kernel.exec->msg_id) return Interest::kFull;
-      if (kernel.ready || (kernel.exec && parent == kernel.exec->probe_id && !parent.empty()))
-        return Interest::kHeaders;
-      return Interest::kNone;
+      const bool awaited = kernel.exec && !parent.empty() &&
+                           (parent == kernel.exec->probe_id || parent == kernel.exec->interrupt_id);
+      return kernel.ready || awaited ? Interest::kHeaders : Interest::kNone;
     });
     if (!message) {
       ++kernel.violations;
@@ -438,7 +457,17 @@ class KernelHub::Loop {
     if (!*message) return;  // for no one
     if (channel == Channel::kShell) OnShell(kernel, **message);
     if (channel == Channel::kIopub) OnIopub(kernel, **message);
-    // Control replies (interrupt_reply, shutdown_reply) need no action.
+    if (channel == Channel::kControl) OnControl(kernel, **message);
+  }
+
+  // Only an interrupt_reply matters (shutdown_reply needs no action).
+  void OnControl(Kernel& kernel, const Message& message) {
+    if (!kernel.exec || kernel.exec->interrupt_id.empty() ||
+        message.MsgType() != "interrupt_reply" || message.ParentId() != kernel.exec->interrupt_id) {
+      return;
+    }
+    kernel.exec->interrupt_id.clear();
+    MaybeFinishExec(kernel);
   }
 
   void OnShell(Kernel& kernel, const Message& message) {
@@ -455,7 +484,7 @@ class KernelHub::Loop {
         result.error = ExecutionError{"KeyboardInterrupt", "", {}};
       }
       result.got_idle = true;
-      FinishExec(kernel);
+      MaybeFinishExec(kernel);
     } else if (type == "execute_reply" && kernel.ready && !kernel.ready->warmup_msg_id.empty() &&
                message.ParentId() == kernel.ready->warmup_msg_id) {
       kernel.ready->warmup_msg_id.clear();
@@ -505,7 +534,7 @@ class KernelHub::Loop {
 
   void MaybeFinishExec(Kernel& kernel) {
     const ExecutionResult& result = kernel.exec->collector.result();
-    if (result.Complete()) {
+    if (result.Complete() && kernel.exec->interrupt_id.empty()) {
       FinishExec(kernel);
     } else if ((result.got_reply || result.got_idle) && !kernel.exec->finish_deadline) {
       kernel.exec->finish_deadline = Clock::now() + options_.idle_wait;

@@ -29,6 +29,7 @@
 #include "common/result.h"
 #include "jupyter/connection.h"
 #include "jupyter/execution.h"
+#include "jupyter/kernel_setup.h"
 
 namespace jupyter {
 
@@ -49,13 +50,9 @@ struct HubOptions {
   // Whether execute_request asks the kernel to store history (and count executions).
   bool store_history = true;
   // Cells a new kernel runs silently (no history, no execution count, outputs ignored) before
-  // WaitReady completes. The default pays IPython's one-time costs of a first execution and of
-  // a first traceback (~80 ms of CPU) at start, not in a user's request or in an interrupt's
-  // grace period; the second cell removes the traceback's traces from `sys`.
-  std::vector<std::string> warmup_cells = {
-      "1/0",
-      "[__import__('sys').__dict__.pop(name, None)"
-      " for name in ('last_type', 'last_value', 'last_traceback', 'last_exc')]"};
+  // WaitReady completes: by default KernelSetupCells(), which pay IPython's one-time costs at
+  // start and make interrupts cheap and harmless wherever they land (see kernel_setup.cc).
+  std::vector<std::string> warmup_cells = KernelSetupCells();
 };
 
 // The interface the pool talks to; KernelHub implements it over ZeroMQ, tests fake it.
@@ -80,7 +77,12 @@ class KernelTransport {
   // kernel: a second call while one runs completes at once with an error status "busy".
   virtual void Execute(KernelId id, std::string code, OutputLimits limits,
                        std::function<void(ExecutionResult)> done) = 0;
-  // Sends interrupt_request on control. The running Execute completes as usual.
+  // Interrupts the running Execute: sends interrupt_request on control, and behind the
+  // execution a kernel_info_request on shell whose reply stands in for an execute_reply that
+  // ipykernel lost to the interrupt. The Execute then completes as usual, but not before the
+  // kernel's interrupt_reply (or idle_wait after its reply and idle): ipykernel signals itself
+  // before that reply, and until then the SIGINT could land in the next request. With no
+  // Execute running (it finished before the command ran), nothing is sent.
   virtual void Interrupt(KernelId id) = 0;
   // Sends shutdown_request on control (best effort, no reply awaited).
   virtual void Shutdown(KernelId id) = 0;

@@ -685,6 +685,95 @@ TEST(FaultTest, ClientHangingUpOnAQuickExecutionKeepsTheSessionsKernel) {
   RemoveMarkers({marker});
 }
 
+// Found under load (25 users x `x += 1` on 2 cores, clients hanging up): the interrupt of a
+// hung-up cell that was finishing anyway lands in IPython's own code around the cell, most
+// often in the displayhook turning the cell's value into its result, and the KeyboardInterrupt's
+// traceback runs through IPython's frames. IPython formatted those frames with stack_data,
+// parsing and highlighting each library file: ~0.5 s of CPU in a fresh kernel, seconds of
+// wall time on a busy host, so the kernel missed the grace while it was stopping and the
+// session lost its state. Here the interrupt lands in the displayhook for certain (the value's
+// __repr__ waits for it), and a CPU quota makes the kernel as slow as under that load.
+TEST(FaultTest, ClientHangingUpWhileTheResultIsFormattedKeepsTheSessionsKernel) {
+  SKIP_WITHOUT_SANDBOX();
+  ServerProcess server(
+      {"--min-idle", "1", "--max-workers", "3", "--cpus", "0.1", "--interrupt-grace", "1"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  const std::string marker = Marker("formatting");
+  const std::string started = Marker("formatting-started");
+  HttpReply r = c.Execute("formatting", OpenMarkerCode(marker) +
+                                            "kept = 'yes'\n"
+                                            "class Value:\n"
+                                            "    def __repr__(self):\n"
+                                            "        global _ci_started\n"
+                                            "        " +
+                                            Started(started) +
+                                            "        import time\n"
+                                            "        time.sleep(60)\n"
+                                            "        return 'value'\n");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int kernel = KernelHolding(marker);
+  ASSERT_GT(kernel, 0);
+
+  const int fd = faults::ConnectLoopback(server.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(faults::SendAll(
+      fd, faults::PostRequest("/execute", server.token(),
+                              json{{"user_uuid", "formatting"}, {"code", "Value()"}}.dump())));
+  // The cell has run; its value is being formatted for the reply.
+  ASSERT_TRUE(WaitFor([&] { return !HostPidsHolding(started).empty(); }, 60)) << server.Log();
+  faults::ResetAndClose(fd);
+  // Interrupted, and then stopped or replaced.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return server.Log().find("interrupting worker") != std::string::npos &&
+               Status(c)["executing_workers"] == 0;
+      },
+      30))
+      << server.Log();
+
+  r = c.Execute("formatting", "print(kept)");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["stdout"], "yes\n") << r.body;
+  EXPECT_EQ(r.Json()["state_preserved"], true) << r.body;
+  EXPECT_EQ(HostPidsHolding(marker), std::vector<int>{kernel});
+  EXPECT_EQ(server.Log().find("did not stop within"), std::string::npos) << server.Log();
+  RemoveMarkers({marker, started});
+}
+
+// Found under the same load: an interrupt's SIGINT that lands in ipykernel's dispatch code
+// just after a request's handler, as it restores the SIGINT handler, escapes the dispatch loop
+// and ends the kernel's main loop: the kernel exited (status 0) in the middle of the session's
+// next request. The window is a few bytecodes wide, so the test raises the KeyboardInterrupt
+// there itself, from the hook ipykernel calls at that point.
+TEST(FaultTest, InterruptLandingInIpykernelsDispatchLeavesTheKernelRunning) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "3"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  const std::string marker = Marker("dispatch");
+  HttpReply r = c.Execute("dispatch", OpenMarkerCode(marker) + "kept = 'yes'");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int kernel = KernelHolding(marker);
+  ASSERT_GT(kernel, 0);
+  r = c.Execute("dispatch",
+                "_k = get_ipython().kernel\n"
+                "_restore = _k.post_handler_hook\n"
+                "def _once():\n"
+                "    _k.post_handler_hook = _restore\n"
+                "    _restore()\n"
+                "    raise KeyboardInterrupt\n"
+                "_k.post_handler_hook = _once\n"
+                "'patched'",
+                20);
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = c.Execute("dispatch", "print(kept)", 20);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["stdout"], "yes\n") << r.body;
+  EXPECT_EQ(r.Json()["state_preserved"], true) << r.body;
+  EXPECT_EQ(HostPidsHolding(marker), std::vector<int>{kernel});
+  RemoveMarkers({marker});
+}
+
 TEST(FaultTest, TinyTimeoutOnAQuickExecutionKeepsTheSessionsKernel) {
   ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--interrupt-grace", "1"});
   ASSERT_TRUE(server.ok()) << server.Log();
