@@ -41,6 +41,17 @@ int Classify(int dir_fd, const std::string& name, int err) {
   return err;
 }
 
+// O_DIRECTORY | O_NOFOLLOW on a trailing symbolic link fails with ENOTDIR under openat2
+// too: look again without O_DIRECTORY to say "link" (for the message and the status only).
+int ClassifyLast(int dir_fd, const std::string& path) {
+  const long fd = Openat2(dir_fd, path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return ENOTDIR;
+  struct stat st;
+  const bool link = fstat(static_cast<int>(fd), &st) == 0 && S_ISLNK(st.st_mode);
+  close(static_cast<int>(fd));
+  return link ? ELOOP : ENOTDIR;
+}
+
 FsResult<Opened> Finish(common::UniqueFd fd, std::string_view what) {
   Opened opened{std::move(fd), {}};
   if (fstat(opened.fd.Get(), &opened.st) != 0) return ErrnoFsFail("fstat", what, errno);
@@ -95,7 +106,8 @@ FsResult<Opened> OpenBeneath(int dir_fd, std::span<const std::string> components
   const std::string path = components.empty() ? std::string(".") : RelativePath(components);
   const long fd = Openat2(dir_fd, path.c_str(), flags);
   if (fd >= 0) return Finish(common::UniqueFd(static_cast<int>(fd)), what);
-  const int err = errno;
+  int err = errno;
+  if (err == ENOTDIR && (flags & O_DIRECTORY) != 0) err = ClassifyLast(dir_fd, path);
   if (err != ENOSYS || forced.load() == Resolver::kOpenat2) {
     return ErrnoFsFail("openat2", what, err);
   }

@@ -48,8 +48,9 @@ struct WriteOptions {
   std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max();
   mode_t file_mode = 0644;
   mode_t dir_mode = 0755;
-  std::optional<Ownership> owner;  // the file and each directory created (e.g. the kernel's uid)
-  bool durable = false;            // fsync the file and its directory at Commit
+  std::optional<Ownership> owner =
+      std::nullopt;      // the file and each directory created (e.g. the kernel's uid)
+  bool durable = false;  // fsync the file and its directory at Commit
 };
 
 struct WriteResult {
