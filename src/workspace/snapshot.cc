@@ -120,7 +120,8 @@ ChangeList Diff(const Snapshot& before, const Snapshot& after, std::size_t max_c
     if (last == nullptr) return {{}, 0, true};
     if (cut == nullptr || ComparePaths(*last, *cut) < 0) cut = last;
   }
-  out.truncated = cut != nullptr;
+  // A directory unreadable in one walk makes its entries look created or deleted.
+  out.truncated = cut != nullptr || before.incomplete || after.incomplete;
   const auto beyond = [cut](const SnapshotEntry& e) {
     return cut != nullptr && ComparePaths(e.path, *cut) > 0;
   };

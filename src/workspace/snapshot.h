@@ -69,7 +69,9 @@ struct FileChange {
 struct ChangeList {
   std::vector<FileChange> changes;  // in ComparePaths order, at most max_changes
   std::size_t total = 0;            // changes found, listed or not
-  bool truncated = false;           // changes left out, or a snapshot was cut
+  bool truncated = false;  // changes left out, or a snapshot was cut or incomplete (the list may
+                           // then miss changes, or report a directory's entries that one walk
+                           // could not read as created or deleted)
 };
 
 ChangeList Diff(const Snapshot& before, const Snapshot& after, std::size_t max_changes);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <utility>
 
@@ -15,6 +16,9 @@ namespace {
 
 constexpr int kNameAttempts = 4;  // O_EXCL collisions of 128 random bits: never, in practice
 TempStrategy temp_strategy = TempStrategy::kAuto;
+// Set once an O_TMPFILE temporary could not be given a name (no CAP_DAC_READ_SEARCH and no
+// /proc): from then on uploads use named temporaries from the start.
+std::atomic<bool> tmpfile_unlinkable{false};
 
 FsResult<std::string> TemporaryName() {
   auto hex = common::RandomHex(16);
@@ -24,7 +28,7 @@ FsResult<std::string> TemporaryName() {
 
 // O_TMPFILE in `dir` (unnamed until linked), or -1 with errno when the file system lacks it.
 int OpenUnnamed(int dir) {
-  if (temp_strategy == TempStrategy::kNamed) {
+  if (temp_strategy == TempStrategy::kNamed || tmpfile_unlinkable.load()) {
     errno = EOPNOTSUPP;
     return -1;
   }
@@ -115,8 +119,12 @@ FsResult<void> AtomicWriter::NameTemporary() {
   for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
     auto name = TemporaryName();
     if (!name) return std::unexpected(std::move(name.error()));
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; an ordinary user goes through /proc.
-    int rc = linkat(file_.Get(), "", dir_.Get(), name->c_str(), AT_EMPTY_PATH);
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10; otherwise through /proc.
+    int rc = -1;
+    errno = ENOENT;
+    if (temp_strategy != TempStrategy::kProcLink) {
+      rc = linkat(file_.Get(), "", dir_.Get(), name->c_str(), AT_EMPTY_PATH);
+    }
     if (rc != 0 && (errno == ENOENT || errno == EPERM)) {
       const std::string proc = "/proc/self/fd/" + std::to_string(file_.Get());
       rc = linkat(AT_FDCWD, proc.c_str(), dir_.Get(), name->c_str(), AT_SYMLINK_FOLLOW);
@@ -124,6 +132,12 @@ FsResult<void> AtomicWriter::NameTemporary() {
     if (rc == 0) {
       temp_name_ = std::move(*name);
       return {};
+    }
+    if (errno == ENOENT || errno == EPERM) {
+      tmpfile_unlinkable.store(true);
+      return FsFail(FsErrc::kIo, what_ +
+                                     ": cannot name the O_TMPFILE temporary (linkat needs "
+                                     "CAP_DAC_READ_SEARCH or /proc); retry the upload");
     }
     if (errno != EEXIST) return ErrnoFsFail("linkat", what_, errno);
   }

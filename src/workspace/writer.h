@@ -100,9 +100,10 @@ class AtomicWriter {
 // Fails early with kWrongType when the target is a directory now (Commit checks again).
 FsResult<AtomicWriter> BeginWrite(int root_fd, const Components& path, const WriteOptions& options);
 
-// Tests only: kNamed skips O_TMPFILE, so that the named fallback is tested too. Not
+// Tests only: kNamed skips O_TMPFILE, so that the named fallback is tested too; kProcLink
+// names O_TMPFILE temporaries through /proc/self/fd without trying AT_EMPTY_PATH. Not
 // synchronized.
-enum class TempStrategy { kAuto, kNamed };
+enum class TempStrategy { kAuto, kNamed, kProcLink };
 void SetTempStrategyForTesting(TempStrategy strategy);
 
 }  // namespace workspace

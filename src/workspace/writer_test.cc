@@ -210,5 +210,18 @@ TEST_P(WriterTest, DurableCommitAndTheRootRefused) {
   EXPECT_EQ(under_file.error().code, FsErrc::kWrongType) << under_file.error().message;
 }
 
+// Without CAP_DAC_READ_SEARCH (before Linux 6.10, for an ordinary user, or for root in a
+// container with Docker's default capabilities) linkat(AT_EMPTY_PATH) fails and the O_TMPFILE
+// temporary is named through /proc/self/fd instead; forced here, since newer kernels allow
+// AT_EMPTY_PATH to the file's opener.
+TEST_P(WriterTest, NamesTheTemporaryThroughProcWhereAtEmptyPathFails) {
+  SetTempStrategyForTesting(TempStrategy::kProcLink);
+  auto written = Put("proc/file", "abc");
+  ASSERT_TRUE(written.has_value()) << written.error().message;
+  EXPECT_EQ(written->sha256, kAbcSha256);
+  EXPECT_EQ(ReadHostFile(root_ / "proc/file"), "abc");
+  EXPECT_EQ(Names("proc"), std::vector<std::string>{"file"});
+}
+
 }  // namespace
 }  // namespace workspace
