@@ -151,8 +151,14 @@ FsResult<WriteResult> AtomicWriter::Commit() {
     return error;
   };
   if (options_.durable && fsync(file_.Get()) != 0) return fail(ErrnoFsFail("fsync", what_, errno));
+  // Mode and owner only now: while being written, the temporary is 0600 and the gateway's.
+  const int fd = file_.Get();
+  if (options_.owner && fchown(fd, options_.owner->uid, options_.owner->gid) != 0) {
+    return fail(ErrnoFsFail("fchown", what_, errno));
+  }
+  if (fchmod(fd, options_.file_mode) != 0) return fail(ErrnoFsFail("fchmod", what_, errno));
   struct stat ours;
-  if (fstat(file_.Get(), &ours) != 0) return fail(ErrnoFsFail("fstat", what_, errno));
+  if (fstat(fd, &ours) != 0) return fail(ErrnoFsFail("fstat", what_, errno));
   if (temp_name_.empty()) {
     if (auto named = NameTemporary(); !named) return fail(std::unexpected(named.error()));
   }
@@ -216,10 +222,6 @@ FsResult<AtomicWriter> BeginWrite(int root_fd, const Components& path,
       EVP_DigestInit_ex(writer.hasher_->ctx.get(), EVP_sha256(), nullptr) != 1) {
     return FsFail(FsErrc::kIo, what + ": cannot initialize SHA-256");
   }
-  if (options.owner && fchown(fd, options.owner->uid, options.owner->gid) != 0) {
-    return ErrnoFsFail("fchown", what, errno);
-  }
-  if (fchmod(fd, options.file_mode) != 0) return ErrnoFsFail("fchmod", what, errno);
   return writer;
 }
 

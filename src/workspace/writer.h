@@ -7,7 +7,8 @@
 //     old file or the whole new one, never a part (a directory at the target: kWrongType);
 //   - nothing is left behind on any failure (ENOSPC or EDQUOT mid-write -> kNoSpace, more
 //     than max_bytes -> kTooLarge, an error, Abort, destruction without Commit): the
-//     temporary is O_TMPFILE (it never has a name until Commit) or, where the file system
+//     temporary is O_TMPFILE (nameless until Commit, which links it to a random name with
+//     linkat(AT_EMPTY_PATH) or through /proc/self/fd and renames that) or, where the file system
 //     lacks O_TMPFILE, a name ".ci-upload-<32 random hex>.part" created O_CREAT | O_EXCL |
 //     O_NOFOLLOW and unlinked on failure. A gateway crash can leave such a named temporary.
 //     The file that was at the target before stays untouched until the rename;
@@ -16,16 +17,18 @@
 //     if it is a hardlink to some other file, the rename replaces this name only, and the
 //     other name keeps its old contents. As root, writing into an existing inode would modify
 //     every file linked to it; replacing by rename is what makes that impossible;
-//   - mode and owner are set on the temporary through its descriptor before it gets a name.
+//   - mode and owner are set on the temporary through its descriptor at Commit, just before
+//     it is named; while being written it is 0600 and the gateway's, so a kernel of another
+//     uid cannot open a named temporary and write into it;
 //   - parents are created as MakeParents (parents.h) does: no link planted meanwhile is
 //     followed.
 // fsync: not by default. The rename gives atomicity for every observer; durability across a
 // host crash is moot for a workspace that does not outlive its session. `durable` fsyncs the
 // file and its directory (and catches a file system that reports ENOSPC only at sync, as
 // network file systems may; ext4, xfs and tmpfs report it at write, which Write maps).
-// The kernel can change or replace the file right after Commit: the returned sha256 is that
-// of the bytes written, which the kernel cannot alter before the rename (the temporary is
-// unnamed, or its inode is checked before the rename).
+// The returned sha256 is that of the bytes written. The kernel can change or replace the file
+// right after Commit, and one running as the gateway's uid (rootless) could open a named
+// temporary before; the hash describes the upload, not what the file holds later.
 #pragma once
 
 #include <sys/types.h>

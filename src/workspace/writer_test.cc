@@ -163,6 +163,7 @@ TEST_P(WriterTest, ANamedTemporaryReplacedByTheKernelIsNotCommitted) {
   const std::vector<std::string> names = Names();
   ASSERT_EQ(names.size(), 1u);
   EXPECT_TRUE(names[0].starts_with(".ci-upload-")) << names[0];
+  EXPECT_EQ(fs::status(root_ / names[0]).permissions(), fs::perms(0600));  // until Commit
   fs::remove(root_ / names[0]);
   fs::create_symlink(canary_, root_ / names[0]);
   auto committed = writer->Commit();
