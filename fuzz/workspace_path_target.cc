@@ -61,7 +61,9 @@ std::string PercentDecode(std::string_view s) {
 }
 
 void CheckAccepted(std::string_view input, const Components& components, PathUse use) {
-  FUZZ_CHECK(input.size() <= workspace::kMaxPathBytes, "accepted an over-long path");
+  FUZZ_CHECK(input.size() <= workspace::kMaxInputBytes, "accepted an over-long input");
+  FUZZ_CHECK(workspace::RelativePath(components).size() <= workspace::kMaxPathBytes,
+             "accepted an over-long path");
   FUZZ_CHECK(input.find('\0') == std::string_view::npos, "accepted a NUL byte");
   FUZZ_CHECK(use == PathUse::kDirectory || !components.empty(), "a file path names the root");
   for (const std::string& name : components) {

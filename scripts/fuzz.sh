@@ -15,7 +15,7 @@ read -r -a targets <<<"${FUZZ_TARGETS:-http_request router api_json jupyter_wire
 # Room for the server's 16 KiB header limit and a deeply nested kernel message; requests
 # that reach the router and JSON bodies need less.
 declare -A max_len=([http_request]=65536 [router]=16384 [api_json]=16384 [jupyter_wire]=65536
-  [zmtp]=16384 [workspace_path]=8192)
+  [zmtp]=16384 [workspace_path]=9000)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz

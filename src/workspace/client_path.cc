@@ -14,8 +14,8 @@ std::unexpected<FsError> BadPath(std::string_view raw, std::string_view why) {
 
 FsResult<Components> ParseClientPath(std::string_view raw, PathUse use) {
   if (raw.empty() && use == PathUse::kFile) return BadPath(raw, "a file path is required");
-  if (raw.size() > kMaxPathBytes) {
-    return BadPath(raw, "longer than " + std::to_string(kMaxPathBytes) + " bytes");
+  if (raw.size() > kMaxInputBytes) {
+    return BadPath(raw, "longer than " + std::to_string(kMaxInputBytes) + " bytes");
   }
   if (raw.find('\0') != std::string_view::npos) return BadPath(raw, "contains a NUL byte");
 
@@ -39,6 +39,11 @@ FsResult<Components> ParseClientPath(std::string_view raw, PathUse use) {
       return BadPath(raw, "absolute paths must be under /sandbox");
     }
     components.erase(components.begin());
+  }
+  std::size_t relative_bytes = components.empty() ? 0 : components.size() - 1;  // the slashes
+  for (const std::string& name : components) relative_bytes += name.size();
+  if (relative_bytes > kMaxPathBytes) {
+    return BadPath(raw, "longer than " + std::to_string(kMaxPathBytes) + " bytes below /sandbox");
   }
   if (components.empty() && use == PathUse::kFile) {
     return BadPath(raw, "names the workspace root, not a file");

@@ -4,7 +4,10 @@
 // NUL can reach us) either absolute under /sandbox (`/sandbox`, `/sandbox/a/b.csv`) or
 // relative to it (`a/b.csv`). ParseClientPath turns that into components beneath the
 // workspace root or refuses it with a reason fit for a 400 `detail`:
-//   - NUL bytes, more than kMaxPathBytes bytes, a component over kMaxNameBytes bytes;
+//   - NUL bytes, input over kMaxInputBytes, a component over kMaxNameBytes bytes, a path
+//     whose normalized relative form ("a/b.csv") is over kMaxPathBytes (so that the display
+//     form "/sandbox/a/b.csv" of every accepted path is accepted as well, and the relative
+//     form fits PATH_MAX with its NUL for openat2);
 //   - any `..` component (even one that would stay inside: `/sandbox/a/../b`), because a
 //     client has no business climbing and the check stays trivially correct;
 //   - an absolute path whose first component is not `sandbox` (`/etc/passwd`, `/sandboxes`);
@@ -20,6 +23,8 @@
 //     exact bytes percent-encoded, which the client passes back as `path=` unchanged (a query
 //     string is URL-decoded into bytes, so every name stays addressable).
 // Error messages quote paths through common::Printable (control bytes as \xNN, valid UTF-8).
+// The kernel can build longer paths than kMaxPathBytes one directory at a time: those are
+// listed and reported in change lists, but a client cannot name them.
 #pragma once
 
 #include <cstddef>
@@ -32,8 +37,9 @@
 
 namespace workspace {
 
-inline constexpr std::size_t kMaxPathBytes = 4096;  // the raw client string (PATH_MAX)
-inline constexpr std::size_t kMaxNameBytes = 255;   // one component (NAME_MAX)
+inline constexpr std::size_t kMaxInputBytes = 8192;  // the raw client string
+inline constexpr std::size_t kMaxPathBytes = 4095;   // normalized, relative (PATH_MAX - 1)
+inline constexpr std::size_t kMaxNameBytes = 255;    // one component (NAME_MAX)
 inline constexpr std::string_view kSandboxRoot = "/sandbox";
 
 // Components beneath the workspace root: each non-empty, without '/' or NUL, not "." or "..",

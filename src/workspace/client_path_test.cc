@@ -56,10 +56,15 @@ TEST(ClientPathTest, RefusesClimbingNulAndOtherRoots) {
 TEST(ClientPathTest, BoundsPathAndComponentLength) {
   EXPECT_EQ(Parse(std::string(255, 'x')).size(), 1u);
   ExpectBad(std::string(256, 'x'), "component is longer than 255");
-  std::string long_path;
-  while (long_path.size() + 2 <= kMaxPathBytes) long_path += "a/";
+  std::string long_path(kMaxPathBytes - 1, 'a');
+  for (std::size_t i = 1; i < long_path.size(); i += 2) long_path[i] = '/';
+  long_path += 'b';  // 4095 bytes: a/a/.../b
+  ASSERT_EQ(long_path.size(), kMaxPathBytes);
   EXPECT_FALSE(Parse(long_path).empty());
-  ExpectBad(long_path + "abc", "longer than 4096 bytes");
+  EXPECT_FALSE(Parse("/sandbox/" + long_path).empty());   // the display form as well
+  EXPECT_FALSE(Parse("./" + long_path + "/./").empty());  // what collapses does not count
+  ExpectBad(long_path + "c", "longer than 4095 bytes below /sandbox");
+  ExpectBad(std::string(kMaxInputBytes + 1, '/'), "longer than 8192 bytes");
 }
 
 TEST(ClientPathTest, NamesAreBytes) {
