@@ -18,6 +18,7 @@
 #include "fuzz/targets.h"
 #include "jupyter/execution.h"
 #include "jupyter/wire.h"
+#include "workspace/client_path.h"
 
 namespace fuzz {
 namespace {
@@ -130,6 +131,21 @@ TEST(FuzzFixedBugTest, DeeplyNestedKernelOutputIsRefusedNotACrash) {
   ASSERT_TRUE(ok.has_value()) << ok.error().message;
   jupyter::OutputCollector collector(jupyter::OutputLimits{});
   collector.OnIopub(*ok);
+}
+
+// src/workspace/client_path.cc limited the raw input to 4096 bytes, so a 4096-byte relative
+// path was accepted while its display form "/sandbox/..." (what a listing reports back) was
+// refused. The limit is now on the normalized relative path (4095 bytes); both forms parse.
+TEST(FuzzFixedBugTest, EveryAcceptedWorkspacePathAcceptsItsDisplayForm) {
+  const std::string input =
+      ReadFile(kFuzzDir / "crashes/workspace_path/display-form-over-the-limit");
+  FuzzWorkspacePath(input);
+  const auto parsed = workspace::ParseClientPath(input, workspace::PathUse::kFile);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  const auto display =
+      workspace::ParseClientPath(workspace::DisplayPath(*parsed), workspace::PathUse::kFile);
+  ASSERT_TRUE(display.has_value()) << display.error().message;
+  EXPECT_EQ(*display, *parsed);
 }
 
 }  // namespace

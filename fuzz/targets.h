@@ -32,6 +32,10 @@ void FuzzJupyterWire(std::string_view input);
 // a chunk size and the expected peer type (see zmtp_target.cc).
 void FuzzZmtp(std::string_view input);
 
+// A client's `path=` value (URL-decoded bytes) through the workspace's ParseClientPath, for
+// a file and for a directory, and the parsed path beneath an empty directory.
+void FuzzWorkspacePath(std::string_view input);
+
 struct Target {
   const char* name;  // the directory name under fuzz/corpus and fuzz/crashes
   void (*entry)(std::string_view);
@@ -39,7 +43,7 @@ struct Target {
 
 inline constexpr Target kTargets[] = {
     {"http_request", FuzzHttpRequest}, {"router", FuzzRouter}, {"api_json", FuzzApiJson},
-    {"jupyter_wire", FuzzJupyterWire}, {"zmtp", FuzzZmtp},
+    {"jupyter_wire", FuzzJupyterWire}, {"zmtp", FuzzZmtp}, {"workspace_path", FuzzWorkspacePath},
 };
 
 }  // namespace fuzz

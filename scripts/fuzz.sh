@@ -3,7 +3,7 @@
 # for a bounded time over a scratch copy of fuzz/corpus/<target>/ (plus fuzz/crashes/<target>/,
 # the inputs that once crashed). New inputs stay out of the repository unless FUZZ_MERGE=1.
 #   FUZZ_SECONDS=60            seconds per target
-#   FUZZ_TARGETS="router ..."  a subset (default: all five)
+#   FUZZ_TARGETS="router ..."  a subset (default: all six)
 #   FUZZ_MERGE=1               merge the inputs that add coverage into fuzz/corpus (-merge=1)
 # Exits nonzero when any target crashes, leaks, hangs or runs out of memory; the input that
 # did it is kept under build/fuzz/artifacts/<target>/ and its path printed.
@@ -11,11 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
-read -r -a targets <<<"${FUZZ_TARGETS:-http_request router api_json jupyter_wire zmtp}"
+read -r -a targets <<<"${FUZZ_TARGETS:-http_request router api_json jupyter_wire zmtp workspace_path}"
 # Room for the server's 16 KiB header limit and a deeply nested kernel message; requests
 # that reach the router and JSON bodies need less.
 declare -A max_len=([http_request]=65536 [router]=16384 [api_json]=16384 [jupyter_wire]=65536
-  [zmtp]=16384)
+  [zmtp]=16384 [workspace_path]=9000)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
