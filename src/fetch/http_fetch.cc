@@ -65,7 +65,17 @@ class Call {
         deadline_(Clock::now() + limits.total_timeout),
         connect_deadline_(std::min(deadline_, Clock::now() + limits.connect_timeout)) {}
 
+  // Library and callback exceptions (allocation, SSL_new) end the call as errors here.
   FetchResult<Transfer> Run(const Request& request) {
+    try {
+      return RunUnguarded(request);
+    } catch (const std::exception& e) {
+      return Fail(ErrorKind::kProtocol, std::string("transfer failed: ") + e.what());
+    }
+  }
+
+ private:
+  FetchResult<Transfer> RunUnguarded(const Request& request) {
     auto endpoints = Destination();
     if (!endpoints) return std::unexpected(endpoints.error());
     if (!url_.https) {
@@ -76,7 +86,6 @@ class Call {
     return Exchange(stream, *endpoints, request);
   }
 
- private:
   std::unexpected<FetchError> Fail(ErrorKind kind, const std::string& why, unsigned status = 0) {
     return std::unexpected(FetchError{kind, url_.Redacted() + ": " + why, status});
   }
@@ -285,12 +294,12 @@ class Call {
   template <typename Stream>
   FetchResult<std::uint64_t> ReadBody(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
                                       const Sink& sink) {
+    const auto limit = "the limit of " + std::to_string(limits_.max_bytes) + " bytes";
     const auto too_large = [this](const std::string& why) {
-      return Fail(ErrorKind::kTooLarge,
-                  why + ", more than the limit of " + std::to_string(limits_.max_bytes) + " bytes");
+      return Fail(ErrorKind::kTooLarge, why);
     };
     if (const auto length = parser.content_length(); length && *length > limits_.max_bytes)
-      return too_large("the body has " + std::to_string(*length) + " bytes");
+      return too_large("the body has " + std::to_string(*length) + " bytes, more than " + limit);
     std::vector<char> chunk(kChunkBytes);
     std::uint64_t total = 0;
     while (!parser.is_done()) {
@@ -309,7 +318,7 @@ class Call {
         return IoFail(ErrorKind::kProtocol, "cannot read the body", ec, deadline_);
       }
       total += got;
-      if (total > limits_.max_bytes) return too_large("the body is longer");
+      if (total > limits_.max_bytes) return too_large("the body grew past " + limit);
       if (got == 0) continue;
       if (auto ok = sink(std::string_view(chunk.data(), got)); !ok)
         return Fail(ErrorKind::kCallback, ok.error().message);

@@ -60,6 +60,8 @@ struct Downloaded {
 Downloaded Get(const Fetcher& fetcher, const std::string& url, const Limits& limits = {}) {
   Downloaded out;
   out.result = fetcher.Download(U(url), limits, [&out](std::string_view chunk) {
+    EXPECT_LE(chunk.size(), 64u * 1024);  // the bounded buffer
+    EXPECT_FALSE(chunk.empty());
     out.body.append(chunk);
     return common::Result<void>();
   });
@@ -162,6 +164,30 @@ TEST(Policy, Ipv6FormsOfLoopbackRefused) {
     EXPECT_EQ(refused.result.error().kind, ErrorKind::kRefused) << host;
   }
   EXPECT_EQ(answering.server.accepted(), 0);
+}
+
+TEST(Policy, Ipv6LoopbackAllowedByItsEntry) {
+  TestServer server(
+      [](Conn& conn) {
+        if (conn.ReadRequest()) conn.Write(Response(200, "over v6"));
+      },
+      std::nullopt, "::1");
+  const auto url = "http://[::1]:" + std::to_string(server.port()) + "/";
+  const auto refused = Get(MakeFetcher(kAllowLoopback), url);
+  ASSERT_FALSE(refused.result);
+  EXPECT_EQ(refused.result.error().kind, ErrorKind::kRefused);
+  const auto got = Get(MakeFetcher({"::1"}), url);
+  ASSERT_TRUE(got.result) << got.result.error().message;
+  EXPECT_EQ(got.body, "over v6");
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST(Policy, MappedFormReachesTheAllowedIpv4Host) {
+  Answering answering(Response(200, "mapped"));
+  const auto got = Get(MakeFetcher(kAllowLoopback),
+                       "http://[::ffff:127.0.0.1]:" + std::to_string(answering.server.port()));
+  ASSERT_TRUE(got.result) << got.result.error().message;
+  EXPECT_EQ(got.body, "mapped");
 }
 
 TEST(Policy, HostNameEntryAllowsThatNameOnly) {
