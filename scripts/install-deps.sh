@@ -12,6 +12,8 @@ packages=(
   python3 python3-ipykernel python3-matplotlib python3-numpy
   # scripts
   curl
+  # the system's CAs, which URL import and export verify HTTPS servers against
+  ca-certificates
 )
 [ "${1:-}" = run ] || packages+=(
   # the docker sandbox backend: an engine, and debootstrap to build the worker image offline
