@@ -42,8 +42,12 @@ struct Target {
 };
 
 inline constexpr Target kTargets[] = {
-    {"http_request", FuzzHttpRequest}, {"router", FuzzRouter}, {"api_json", FuzzApiJson},
-    {"jupyter_wire", FuzzJupyterWire}, {"zmtp", FuzzZmtp}, {"workspace_path", FuzzWorkspacePath},
+    {"http_request", FuzzHttpRequest},
+    {"router", FuzzRouter},
+    {"api_json", FuzzApiJson},
+    {"jupyter_wire", FuzzJupyterWire},
+    {"zmtp", FuzzZmtp},
+    {"workspace_path", FuzzWorkspacePath},
 };
 
 }  // namespace fuzz

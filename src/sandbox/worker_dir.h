@@ -18,8 +18,8 @@ namespace sandbox {
 common::Result<std::string> PrepareWorkerDir(const WorkerSpec& spec, uid_t uid);
 
 // Once the kernel is ready: takes the directory back (the gateway's user, 0700), so the
-// kernel can no longer add or replace anything in it. False, logged, when it could not: the caller must
-// kill the worker, whose sockets could otherwise be swapped under the gateway.
+// kernel can no longer add or replace anything in it. False, logged, when it could not: the caller
+// must kill the worker, whose sockets could otherwise be swapped under the gateway.
 bool SealWorkerDir(const std::string& dir);
 
 }  // namespace sandbox
