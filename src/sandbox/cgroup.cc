@@ -70,7 +70,7 @@ std::optional<fs::path> DelegatedRoot(const fs::path& mount) {
   return dir;
 }
 
-common::Result<Layout> Detect() {
+common::Result<Layout> DetectOnce() {
   Layout layout;
   for (const fs::path& mount : {fs::path("/sys/fs/cgroup"), fs::path("/sys/fs/cgroup/unified")}) {
     if (!fs::exists(mount / "cgroup.controllers")) continue;
@@ -100,6 +100,14 @@ common::Result<Layout> Detect() {
     layout.roots.push_back("/sys/fs/cgroup/cpu");
     layout.has_cpu = true;
   }
+  return layout;
+}
+
+// The layout as found at the first call: the hierarchies do not change under a running
+// gateway, and a delegated gateway's own group does, once CheckHost() has moved it into its
+// leaf (detecting again would then take the leaf for the root).
+common::Result<Layout> Detect() {
+  static const common::Result<Layout> layout = DetectOnce();
   return layout;
 }
 
