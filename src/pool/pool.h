@@ -6,6 +6,9 @@
 // (interrupt first, replace the kernel when the interrupt does not take), notices dead
 // kernels at once (exit fd) and by heartbeat, reaps idle sessions.
 //
+// Two halves: the warm workers are a WorkerPool (worker_pool.h), from which this session
+// table (pool.cc) asks for a worker per user; PoolConfig (pool_config.h) sets both.
+//
 // Thread-safety: every method, and every callback it makes, runs on the thread that runs
 // the io_context given at construction (one thread); no locks. Slow work (Launch, Kill,
 // removing directories) goes to the blocking executor and reports back by posting.
@@ -20,6 +23,7 @@
 
 #include "jupyter/execution.h"
 #include "jupyter/kernel_hub.h"
+#include "pool/pool_config.h"
 #include "pool/sessions.h"
 #include "sandbox/launcher.h"
 
@@ -29,22 +33,6 @@ class thread_pool;
 }  // namespace boost::asio
 
 namespace pool {
-
-struct PoolConfig {
-  std::size_t min_idle = 2;
-  std::size_t max_workers = 16;
-  std::chrono::milliseconds idle_timeout{3600 * 1000};
-  std::chrono::milliseconds exec_timeout{30 * 1000};
-  std::chrono::milliseconds max_exec_timeout{300 * 1000};
-  std::chrono::milliseconds interrupt_grace{3000};
-  std::chrono::milliseconds start_timeout{60 * 1000};
-  std::chrono::milliseconds health_interval{30 * 1000};
-  std::size_t queue_limit = 16;
-  jupyter::OutputLimits output_limits;
-  std::filesystem::path runtime_dir;
-  std::string python = "/usr/bin/python3";
-  int retry_after_seconds = 5;
-};
 
 class Pool final : public Sessions {
  public:

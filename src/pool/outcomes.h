@@ -1,0 +1,26 @@
+// The answers the session table (Pool, pool.cc) gives that depend on nothing but their
+// arguments: refusals, and what the way an execution ended means for its answer. Pure
+// functions: any thread may call them.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "pool/sessions.h"
+
+namespace pool {
+
+// `ms` in seconds, as few digits as it takes ("3", "0.5"), for the texts told to users.
+std::string Seconds(std::chrono::milliseconds ms);
+
+// An execution refused before it ran.
+ExecuteOutcome Refusal(Outcome outcome, std::string detail, int retry_after = 0);
+
+// The outcome, detail and state_preserved of a finished execution that ran under `timeout`:
+// the kernel did not stop when interrupted at the deadline and was replaced
+// (`killed_on_timeout`), else it died during the execution (`died` says how; empty if it did
+// not), else the deadline passed and the interrupt took (`timed_out`), else it completed.
+ExecuteOutcome FinishedOutcome(std::chrono::milliseconds timeout, bool timed_out,
+                               bool killed_on_timeout, const std::string& died);
+
+}  // namespace pool

@@ -1,0 +1,31 @@
+// PoolConfig: the limits and timings of a Pool, shared by its two halves (the warm worker
+// pool, WorkerPool, and the session table, Pool). A plain value: copied at construction,
+// never changed afterwards, so it needs no thread rule of its own.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "jupyter/execution.h"
+
+namespace pool {
+
+struct PoolConfig {
+  std::size_t min_idle = 2;
+  std::size_t max_workers = 16;
+  std::chrono::milliseconds idle_timeout{3600 * 1000};
+  std::chrono::milliseconds exec_timeout{30 * 1000};
+  std::chrono::milliseconds max_exec_timeout{300 * 1000};
+  std::chrono::milliseconds interrupt_grace{3000};
+  std::chrono::milliseconds start_timeout{60 * 1000};
+  std::chrono::milliseconds health_interval{30 * 1000};
+  std::size_t queue_limit = 16;
+  jupyter::OutputLimits output_limits;
+  std::filesystem::path runtime_dir;
+  std::string python = "/usr/bin/python3";
+  int retry_after_seconds = 5;
+};
+
+}  // namespace pool
