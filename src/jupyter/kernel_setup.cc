@@ -65,10 +65,31 @@ _ci_setup()
 del _ci_setup
 )PY";
 
+// A warm kernel starts before its session is known; the session's workspace is attached
+// (where CODE_INTERPRETER_WORKSPACE says: /sandbox in a sandbox) once it is handed out,
+// and a directory mounted over the one a process is in does not change that process's working
+// directory. The session's first cell (silent cells such as these trigger no events) enters it.
+constexpr const char* kEnterWorkspace = R"PY(
+def _ci_setup():
+    import os
+    shell = get_ipython()
+    def enter_workspace(*args):
+        shell.events.unregister('pre_run_cell', enter_workspace)
+        target = os.environ.get('CODE_INTERPRETER_WORKSPACE')
+        try:
+            if target:
+                os.chdir(target)
+        except OSError:
+            pass
+    shell.events.register('pre_run_cell', enter_workspace)
+_ci_setup()
+del _ci_setup
+)PY";
+
 }  // namespace
 
 std::vector<std::string> KernelSetupCells() {
-  return {kFirstTraceback, kForgetFirstTraceback, kInterruptSetup};
+  return {kFirstTraceback, kForgetFirstTraceback, kInterruptSetup, kEnterWorkspace};
 }
 
 }  // namespace jupyter

@@ -66,8 +66,31 @@ class SandboxState {
     std::lock_guard lock(mu_);
     return status_;
   }
+  // Workspace attachments, and whether the next one fails.
+  common::Result<void> Attach(sandbox::HostWorkspace& workspace) {
+    std::lock_guard lock(mu_);
+    ++attaches_;
+    attached_path_ = workspace.Path();
+    if (fail_attach_) return common::Fail("fake attach failure");
+    return {};
+  }
+  int attaches() const {
+    std::lock_guard lock(mu_);
+    return attaches_;
+  }
+  std::filesystem::path attached_path() const {
+    std::lock_guard lock(mu_);
+    return attached_path_;
+  }
+  void FailAttach() {
+    std::lock_guard lock(mu_);
+    fail_attach_ = true;
+  }
 
  private:
+  int attaches_ = 0;
+  bool fail_attach_ = false;
+  std::filesystem::path attached_path_;
   mutable std::mutex mu_;
   common::UniqueFd exit_fd_;
   int kills_ = 0;
@@ -80,6 +103,9 @@ class FakeSandbox final : public sandbox::Sandbox {
   int ExitFd() const override { return state_->ExitFd(); }
   void Kill() override { state_->Kill(); }
   std::optional<int> ExitStatus() override { return state_->status(); }
+  common::Result<void> AttachWorkspace(sandbox::HostWorkspace& workspace) override {
+    return state_->Attach(workspace);
+  }
   std::string Describe() const override { return "fake"; }
 
  private:
@@ -101,6 +127,19 @@ class FakeLauncher final : public sandbox::Launcher {
     auto state = std::make_shared<SandboxState>();
     sandboxes_[spec.name] = state;
     return std::make_unique<FakeSandbox>(state);
+  }
+  // Plain directories, only for tests that turn workspaces on.
+  common::Result<std::shared_ptr<sandbox::HostWorkspace>> CreateWorkspace(
+      const std::filesystem::path& path) override {
+    return sandbox::HostWorkspace::Create(path, false, {}, {});
+  }
+  std::string NoWorkspaces() const override {
+    std::lock_guard lock(mu_);
+    return workspaces_ ? std::string() : "off in this test";
+  }
+  void EnableWorkspaces() {
+    std::lock_guard lock(mu_);
+    workspaces_ = true;
   }
 
   void FailNext(int launches) {
@@ -128,6 +167,7 @@ class FakeLauncher final : public sandbox::Launcher {
   mutable std::mutex mu_;
   int launches_ = 0;
   int failures_ = 0;
+  bool workspaces_ = false;
   std::map<std::string, std::shared_ptr<SandboxState>> sandboxes_;
 };
 
@@ -862,3 +902,4 @@ TEST_F(PoolTest, ShutdownKillsAWorkerWhoseLaunchIsStillUnderWay) {
 
 }  // namespace
 }  // namespace pool
+

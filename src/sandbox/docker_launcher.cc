@@ -18,10 +18,12 @@
 #include "jupyter/connection.h"
 #include "sandbox/container_init.h"
 #include "sandbox/init_spec.h"
+#include "sandbox/mount_attach.h"
 #include "sandbox/oom_score.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/worker_dir.h"
+#include "workspace/give_tree.h"
 
 namespace sandbox {
 namespace docker {
@@ -99,7 +101,8 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
   const Limits& limits = options.limits;
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
                                   std::string("HOME=") + kHomeDir, "PYTHONDONTWRITEBYTECODE=1",
-                                  "PYDEVD_DISABLE_FILE_VALIDATION=1"};
+                                  "PYDEVD_DISABLE_FILE_VALIDATION=1",
+                                  std::string("CODE_INTERPRETER_WORKSPACE=") + kWorkspaceDir};
   for (const auto& [key, value] : spec.env) env.push_back(key + "=" + value);
   const auto memory = static_cast<std::int64_t>(limits.memory_bytes);
   const auto nofile = static_cast<std::int64_t>(limits.open_files);
@@ -110,7 +113,10 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
       {"Tmpfs",
        {{"/tmp", TmpfsOptions(limits.tmp_bytes, uid, "1777")},
         {kHomeDir, TmpfsOptions(limits.home_bytes, uid, "700")},
-        {"/dev/shm", ShmOptions(limits.tmp_bytes)}}},
+        {"/dev/shm", ShmOptions(limits.tmp_bytes)},
+        // The mount point of the session's workspace, attached over it when the container is
+        // handed to a session (the root is read-only, and the image need not have one).
+        {kWorkspaceDir, "ro,nosuid,nodev,noexec,size=4k,nr_inodes=2"}}},
       {"Binds",
        {spec.dir.string() + ":" + kKernelDir + ":rw", init + ":" + kContainerInitPath + ":ro"}},
       {"Mounts", {DevptsMount(limits.ptys)}},
@@ -260,6 +266,17 @@ class Container final : public Sandbox {
     return oom_;
   }
 
+  // As in the namespaces backend: the files go to the kernel's uid, the tmpfs is moved over
+  // the container's /sandbox from inside its mount namespace.
+  common::Result<void> AttachWorkspace(HostWorkspace& workspace) override {
+    const workspace::Ownership owner{uid_, uid_};
+    auto given = workspace::GiveTree(workspace.RootFd(), owner);
+    if (!given)
+      return common::Fail("giving the workspace to " + Describe() + ": " + given.error().message);
+    workspace.SetOwner(owner);
+    return AttachMountInto(pidfd_.Get(), workspace.Path().string(), kWorkspaceDir);
+  }
+
   std::string Describe() const override {
     return "container " + Short() + ", uid " + std::to_string(uid_) + ", docker";
   }
@@ -310,6 +327,8 @@ DockerLauncher::DockerLauncher(DockerOptions options)
       client_(std::make_shared<docker::Client>(options_.socket)),
       uids_(options_.instance) {
   if (options_.init_binary.empty()) options_.init_binary = DefaultContainerInit();
+  for (const std::string& stale : HostWorkspace::SweepStale(options_.instance))
+    spdlog::info("unmounted stale workspace {}", stale);
 }
 
 common::Result<void> DockerLauncher::Check() {
@@ -459,6 +478,11 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
   undo_uid.Cancel();
   return std::make_unique<Container>(client_, *id, std::move(exit_fd), spec.dir.string(), uid,
                                      std::move(release));
+}
+
+common::Result<std::shared_ptr<HostWorkspace>> DockerLauncher::CreateWorkspace(
+    const std::filesystem::path& path) {
+  return HostWorkspace::Create(path, /*tmpfs=*/true, options_.workspace_limits, options_.instance);
 }
 
 }  // namespace sandbox

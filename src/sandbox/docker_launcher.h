@@ -34,6 +34,7 @@ struct DockerOptions {
   std::string python = "/usr/bin/python3";  // inside the image
   std::string init_binary;                  // sandbox-container-init; empty: beside this executable
   Limits limits;
+  WorkspaceLimits workspace_limits;
 };
 
 namespace docker {
@@ -78,6 +79,9 @@ class DockerLauncher final : public Launcher {
 
   std::string Name() const override { return "docker"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
+  // A tmpfs of options.workspace_limits, like the namespaces backend's.
+  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
+      const std::filesystem::path& path) override;
   void Shutdown() override;  // sweeps the instance's containers once more
 
  private:

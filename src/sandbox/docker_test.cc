@@ -307,7 +307,7 @@ TEST_F(CreateBodyTest, NanoCpusOfFractionalCores) {
 TEST_F(CreateBodyTest, TmpfsMountsBelongToTheUid) {
   const json tmpfs = Body()["HostConfig"]["Tmpfs"];
   ASSERT_TRUE(tmpfs.is_object());
-  EXPECT_EQ(tmpfs.size(), 3u);
+  EXPECT_EQ(tmpfs.size(), 4u);
   EXPECT_EQ(tmpfs["/tmp"],
             "rw,nosuid,nodev,size=67108864,nr_inodes=4096,uid=100123,gid=100123,mode=1777");
   EXPECT_EQ(tmpfs[kHomeDir],
@@ -315,6 +315,9 @@ TEST_F(CreateBodyTest, TmpfsMountsBelongToTheUid) {
   // /dev/shm: --tmp-mb with an inode cap, instead of ShmSize (no inode cap).
   EXPECT_EQ(tmpfs["/dev/shm"], "rw,nosuid,nodev,noexec,mode=1777,size=67108864,nr_inodes=4096");
   EXPECT_FALSE(Body()["HostConfig"].contains("ShmSize"));
+  // The workspace's mount point: read-only and empty until the session's workspace is
+  // attached over it.
+  EXPECT_EQ(tmpfs["/sandbox"], "ro,nosuid,nodev,noexec,size=4k,nr_inodes=2");
 }
 
 TEST_F(CreateBodyTest, PrivateDevptsWithAPtyCap) {

@@ -25,6 +25,9 @@ struct InitSpec {
 
 inline constexpr const char* kKernelDir = "/run/kernel";
 inline constexpr const char* kHomeDir = "/home/sandbox";
+// The session's workspace, attached by the gateway once the sandbox is handed to a session
+// (mount_attach.h); until then an empty, read-only directory.
+inline constexpr const char* kWorkspaceDir = "/sandbox";
 // Where init assembles the new root (a tmpfs over it, in init's private mount namespace,
 // hiding nothing of the host's /tmp outside it).
 inline constexpr const char* kNewRootDir = "/tmp";

@@ -2,8 +2,8 @@
 // into a running, sandboxed ipykernel that listens on the spec's connection; the returned
 // Sandbox owns it and kills it completely on Kill() or destruction.
 //
-// Backends: "none" (ProcessLauncher, a plain child process, development only), and later
-// "namespaces" (the default) and "docker". Launch() may block (fork, mounts, Docker API
+// Backends: "none" (ProcessLauncher, a plain child process, development only), "namespaces"
+// (the default) and "docker". Launch() may block (fork, mounts, Docker API
 // calls): the pool calls it on a blocking thread pool, never on the io thread. A Launcher is
 // shared by those threads, so implementations must be thread-safe.
 #pragma once
@@ -19,6 +19,7 @@
 
 #include "common/result.h"
 #include "jupyter/connection.h"
+#include "sandbox/host_workspace.h"
 
 namespace sandbox {
 
@@ -50,6 +51,11 @@ class Sandbox {
   // Called once the kernel answered its readiness handshake, before any user code runs:
   // the sandbox may now take away what only start-up needed.
   virtual void OnKernelReady() {}
+  // Makes `workspace` this sandbox's /sandbox and the directory the kernel's cells run in
+  // from its next cell on, after giving the workspace's files to the kernel's host ids (and
+  // setting workspace.Owner() to them). Blocks: called on the blocking executor, at most once,
+  // after OnKernelReady and before any of the session's code.
+  virtual common::Result<void> AttachWorkspace(HostWorkspace& workspace) = 0;
   // True when the kernel was killed for exceeding its memory limit.
   virtual bool OutOfMemory() const { return false; }
   // For logs: "pid 1234", "container 3f2a...".
@@ -61,6 +67,13 @@ class Launcher {
   virtual ~Launcher() = default;
   virtual std::string Name() const = 0;
   virtual common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) = 0;
+  // A new, empty workspace for a session at `path` (which does not exist yet), as this
+  // backend's sandboxes can attach it. Blocks; thread-safe.
+  virtual common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
+      const std::filesystem::path& path) = 0;
+  // Why this backend, as configured, gives sessions no workspace; empty when it does. Without
+  // one, kernels keep their home directory as working directory and the file routes refuse.
+  virtual std::string NoWorkspaces() const { return {}; }
   // Called once at shutdown, after every Sandbox was killed: removes whatever of this
   // instance is left outside them (e.g. a container an earlier, killed gateway was still
   // creating when this one swept at start).

@@ -241,7 +241,7 @@ Result<void> BuildRoot(const InitSpec& spec) {
   if (auto r = BuildDev(root, spec.limits); !r) return r;
   if (auto r = BuildProc(root); !r) return r;
   if (auto r = BuildScratch(root, spec); !r) return r;
-  for (const char* dir : {"/root", "/var", "/var/tmp", "/mnt"}) {
+  for (const char* dir : {"/root", "/var", "/var/tmp", "/mnt", kWorkspaceDir}) {
     if (auto r = MakeDir(root + dir); !r) return r;
   }
 

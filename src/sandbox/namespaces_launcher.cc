@@ -24,11 +24,13 @@
 #include "common/unique_fd.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/init_spec.h"
+#include "sandbox/mount_attach.h"
 #include "sandbox/oom_score.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/user_ns.h"
 #include "sandbox/worker_dir.h"
 #include "sandbox/worker_mount.h"
+#include "workspace/give_tree.h"
 
 namespace sandbox {
 namespace {
@@ -103,6 +105,20 @@ class NamespacedKernel final : public Sandbox {
 
   bool OutOfMemory() const override { return cgroup_ && cgroup_->OomKilled(); }
 
+  // Privileged only (NamespacesLauncher::NoWorkspaces says why not rootless).
+  common::Result<void> AttachWorkspace(HostWorkspace& workspace) override {
+    const workspace::Ownership owner{uid_, uid_};
+    auto given = workspace::GiveTree(workspace.RootFd(), owner);
+    if (!given) return common::Fail("giving the workspace to " + Describe() + ": " +
+                                    given.error().message);
+    if (given->depth_cut) {
+      spdlog::warn("workspace {}: entries deeper than the walk's bound keep their owner",
+                   workspace.Path().string());
+    }
+    workspace.SetOwner(owner);
+    return AttachMountInto(pidfd_.Get(), workspace.Path().string(), kWorkspaceDir);
+  }
+
   std::string Describe() const override {
     return "pid " + std::to_string(pid_) + ", uid " + std::to_string(uid_) + ", namespaces";
   }
@@ -163,6 +179,17 @@ common::Result<void> AwaitSetup(int fd) {
 
 }  // namespace
 
+std::string NamespacesLauncher::NoWorkspaces() const {
+  if (host_.privileged) return {};
+  return "session workspaces need the namespaces backend to run as root (rootless mode cannot "
+         "mount them into a running sandbox yet)";
+}
+
+common::Result<std::shared_ptr<HostWorkspace>> NamespacesLauncher::CreateWorkspace(
+    const std::filesystem::path& path) {
+  return HostWorkspace::Create(path, /*tmpfs=*/true, workspace_limits_, scope_);
+}
+
 std::vector<std::string> NamespacesHost::Unenforced() const {
   if (cgroups) return {};
   return {"memory (--memory)", "CPU (--cpus)",
@@ -196,8 +223,9 @@ common::Result<NamespacesHost> NamespacesLauncher::CheckHost() {
 }
 
 NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, NamespacesHost host,
-                                       std::string init_exe)
+                                       std::string init_exe, WorkspaceLimits workspace_limits)
     : limits_(limits),
+      workspace_limits_(workspace_limits),
       scope_(std::move(scope)),
       host_(std::move(host)),
       self_exe_(init_exe.empty() ? SelfExe() : std::move(init_exe)),
@@ -209,6 +237,8 @@ NamespacesLauncher::NamespacesLauncher(Limits limits, std::string scope, Namespa
   if (host_.privileged) {
     for (const std::string& stale : SweepWorkerMounts(scope_))
       spdlog::info("unmounted stale worker directory {}", stale);
+    for (const std::string& stale : HostWorkspace::SweepStale(scope_))
+      spdlog::info("unmounted stale workspace {}", stale);
   }
   if (!HoldsSysResource()) {
     spdlog::warn(
@@ -277,6 +307,8 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   init.argv = KernelCommand(spec, inside_path);
   init.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", std::string("HOME=") + kHomeDir,
               "PYTHONDONTWRITEBYTECODE=1", "PYDEVD_DISABLE_FILE_VALIDATION=1"};
+  if (NoWorkspaces().empty())
+    init.env.push_back(std::string("CODE_INTERPRETER_WORKSPACE=") + kWorkspaceDir);
   const std::string spec_json = nlohmann::json(init).dump();
 
   int pair[2];

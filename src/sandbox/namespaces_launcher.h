@@ -45,16 +45,21 @@ class NamespacesLauncher final : public Launcher {
   // scope left by an earlier run are swept here. `init_exe` is the code-interpreter binary
   // that runs `__sandbox-init`; empty means this process's own executable.
   NamespacesLauncher(Limits limits, std::string scope, NamespacesHost host,
-                     std::string init_exe = {});
+                     std::string init_exe = {}, WorkspaceLimits workspace_limits = {});
   ~NamespacesLauncher() override;  // removes the instance's (by then empty) cgroup scope
 
   // A short stable name for the instance that owns `runtime_dir` ("i-<12 hex>").
   static std::string ScopeFor(const std::string& runtime_dir);
   std::string Name() const override { return "namespaces"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
+  // A tmpfs of `workspace_limits` (privileged; see NoWorkspaces()).
+  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
+      const std::filesystem::path& path) override;
+  std::string NoWorkspaces() const override;
 
  private:
   Limits limits_;
+  WorkspaceLimits workspace_limits_;
   std::string scope_;
   NamespacesHost host_;
   std::string self_exe_;

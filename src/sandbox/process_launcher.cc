@@ -17,7 +17,8 @@ namespace {
 
 class ChildProcess final : public Sandbox {
  public:
-  ChildProcess(pid_t pid, common::UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+  ChildProcess(pid_t pid, common::UniqueFd pidfd, std::filesystem::path workspace_link)
+      : pid_(pid), pidfd_(std::move(pidfd)), workspace_link_(std::move(workspace_link)) {}
   ~ChildProcess() override { Kill(); }
 
   int ExitFd() const override { return pidfd_.Get(); }
@@ -44,11 +45,19 @@ class ChildProcess final : public Sandbox {
     return status_;
   }
 
+  // The kernel runs as the gateway's user: nothing to give. Its first cell enters the link.
+  common::Result<void> AttachWorkspace(HostWorkspace& workspace) override {
+    if (::symlink(workspace.Path().c_str(), workspace_link_.c_str()) != 0)
+      return common::ErrnoFail("symlink(" + workspace_link_.string() + ")");
+    return {};
+  }
+
   std::string Describe() const override { return "pid " + std::to_string(pid_); }
 
  private:
   pid_t pid_;
   common::UniqueFd pidfd_;
+  std::filesystem::path workspace_link_;
   std::optional<int> status_;
 };
 
@@ -141,6 +150,8 @@ common::Result<std::unique_ptr<Sandbox>> ProcessLauncher::Launch(const WorkerSpe
   std::error_code ec;
   std::filesystem::create_directories(mplconfig, ec);
   envs.push_back("MPLCONFIGDIR=" + mplconfig.string());
+  const std::filesystem::path workspace_link = spec.dir / "workspace";
+  envs.push_back("CODE_INTERPRETER_WORKSPACE=" + workspace_link.string());
   for (const auto& [key, value] : spec.env) envs.push_back(key + "=" + value);
   std::vector<char*> c_argv = ExecStrings(argv);
   std::vector<char*> c_envp = ExecStrings(envs);
@@ -178,7 +189,12 @@ common::Result<std::unique_ptr<Sandbox>> ProcessLauncher::Launch(const WorkerSpe
     ::waitpid(pid, nullptr, 0);
     return common::ErrnoFail("pidfd_open", err);
   }
-  return std::make_unique<ChildProcess>(pid, std::move(pidfd));
+  return std::make_unique<ChildProcess>(pid, std::move(pidfd), workspace_link);
+}
+
+common::Result<std::shared_ptr<HostWorkspace>> ProcessLauncher::CreateWorkspace(
+    const std::filesystem::path& path) {
+  return HostWorkspace::Create(path, /*tmpfs=*/false, {}, {});
 }
 
 }  // namespace sandbox

@@ -12,6 +12,9 @@ class ProcessLauncher final : public Launcher {
   ProcessLauncher();
   std::string Name() const override { return "none"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
+  // A plain directory: its size is not limited.
+  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
+      const std::filesystem::path& path) override;
 };
 
 // argv/envp for execve: pointers into `strings` (which must outlive them), null-terminated.

@@ -40,8 +40,11 @@ void UnmountWorkerDir(const std::string& dir) {
 }
 
 std::vector<std::string> SweepWorkerMounts(const std::string& scope) {
+  return SweepTmpfsMounts(SourceFor(scope));
+}
+
+std::vector<std::string> SweepTmpfsMounts(const std::string& source) {
   std::vector<std::string> swept;
-  const std::string source = SourceFor(scope);
   std::ifstream in("/proc/self/mountinfo");
   // id parent major:minor root mount-point options [optional...] - type source super-options
   for (std::string line; std::getline(in, line);) {

@@ -26,5 +26,7 @@ void UnmountWorkerDir(const std::string& dir);
 // Unmounts every worker tmpfs of `scope` still mounted (left by a crashed run); returns
 // their mount points.
 std::vector<std::string> SweepWorkerMounts(const std::string& scope);
+// Lazily unmounts every tmpfs whose mount source is `source`; returns their mount points.
+std::vector<std::string> SweepTmpfsMounts(const std::string& source);
 
 }  // namespace sandbox
