@@ -14,11 +14,12 @@ namespace {
 using nlohmann::json;
 
 bool NeedsAuth(std::string_view path) {
-  return path == "/execute" || path == "/release" || path == "/status";
+  return path == "/execute" || path == "/release" || path == "/status" || path == "/files" ||
+         path == "/files/list";
 }
 
 bool KnownStatus(int status) {
-  for (const int known : {200, 400, 401, 404, 405, 409, 429, 503}) {
+  for (const int known : {200, 400, 401, 404, 405, 409, 413, 429, 501, 503}) {
     if (status == known) return true;
   }
   return false;
@@ -89,6 +90,16 @@ pool::PoolStatus FakeSessions::Status() const {
   status.total_workers = 3;
   status.sandbox = "fake";
   return status;
+}
+
+void FakeSessions::OpenWorkspace(const std::string& user,
+                                 std::function<void(pool::WorkspaceGrant)> done) {
+  ++calls_;
+  FUZZ_CHECK(!user.empty(), "an empty user reached the sessions");
+  done({.workspace = nullptr,
+        .refusal = pool::WorkspaceRefusal::kUnavailable,
+        .detail = "no workspaces in the fuzzer",
+        .retry_after_seconds = 0});
 }
 
 gateway::HttpResponse Route(const gateway::HttpRequest& request, FakeSessions& sessions) {

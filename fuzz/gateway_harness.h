@@ -25,6 +25,9 @@ class FakeSessions : public pool::Sessions {
                std::function<void(pool::ExecuteOutcome)> done) override;
   bool Release(const std::string& user) override;
   pool::PoolStatus Status() const override;
+  // Refused (501): the file routes' parsing is fuzzed up to the workspace, not beyond.
+  void OpenWorkspace(const std::string& user,
+                     std::function<void(pool::WorkspaceGrant)> done) override;
 
   int Calls() const { return calls_; }
   const std::optional<pool::ExecuteCommand>& last_command() const { return last_command_; }

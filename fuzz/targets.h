@@ -36,6 +36,10 @@ void FuzzZmtp(std::string_view input);
 // a file and for a directory, and the parsed path beneath an empty directory.
 void FuzzWorkspacePath(std::string_view input);
 
+// The query string of a /files request (the bytes after '?'), through the file routes' query
+// parser, then its `path` and `range` values through their parsers.
+void FuzzFileQuery(std::string_view input);
+
 struct Target {
   const char* name;  // the directory name under fuzz/corpus and fuzz/crashes
   void (*entry)(std::string_view);
@@ -48,6 +52,7 @@ inline constexpr Target kTargets[] = {
     {"jupyter_wire", FuzzJupyterWire},
     {"zmtp", FuzzZmtp},
     {"workspace_path", FuzzWorkspacePath},
+    {"file_query", FuzzFileQuery},
 };
 
 }  // namespace fuzz

@@ -183,6 +183,22 @@ int main(int argc, char** argv) {
       ->envname(env("TMP_MB"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--workspace-mb", serve.workspace_mb,
+                   "Size of each session's workspace (/sandbox), MiB (a tmpfs: memory)")
+      ->envname(env("WORKSPACE_MB"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--workspace-inodes", serve.workspace_inodes,
+                   "Files and directories each session's workspace can hold")
+      ->envname(env("WORKSPACE_INODES"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--max-file-mb", serve.max_file_mb, "Largest file one upload can write, MiB")
+      ->envname(env("MAX_FILE_MB"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--python", serve.python, "Python interpreter with ipykernel")
       ->envname(env("PYTHON"))
       ->capture_default_str();

@@ -45,6 +45,9 @@ struct ServeOptions {
   std::size_t pids = 256;
   double cpus = 1.0;
   std::size_t tmp_mb = 256;
+  std::size_t workspace_mb = 1024;
+  std::size_t workspace_inodes = 100000;
+  std::size_t max_file_mb = 100;
   std::string docker_socket;  // empty: from DOCKER_HOST, else /var/run/docker.sock
   std::string docker_image = "code-interpreter-worker:latest";
 };

@@ -107,6 +107,9 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
   limits.cpus = o.cpus;
   limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
   limits.home_bytes = limits.tmp_bytes;
+  sandbox::WorkspaceLimits workspace;
+  workspace.bytes = static_cast<std::uint64_t>(o.workspace_mb) << 20;
+  workspace.inodes = o.workspace_inodes;
   const std::string instance =
       sandbox::NamespacesLauncher::ScopeFor(std::filesystem::absolute(o.runtime_dir).string());
   if (o.sandbox == "namespaces") {
@@ -117,7 +120,8 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
     }
     if (auto accepted = AcceptLimits(*host, o.accept_unenforced_limits); !accepted)
       return std::unexpected(accepted.error());
-    return std::make_unique<sandbox::NamespacesLauncher>(limits, instance, *host);
+    return std::make_unique<sandbox::NamespacesLauncher>(limits, instance, *host, std::string(),
+                                                         workspace);
   }
   if (o.sandbox == "docker") {
     sandbox::DockerOptions docker;
@@ -131,6 +135,7 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
     docker.image = o.docker_image;
     docker.instance = instance;
     docker.limits = limits;
+    docker.workspace_limits = workspace;
     auto launcher = std::make_unique<sandbox::DockerLauncher>(std::move(docker));
     // An engine that is down or lacks the image is reported, not fatal: requests get a 503
     // that says why, and the next worker start tries again.
@@ -224,6 +229,8 @@ int Serve(const ServeOptions& o) {
   if (!runtime_lock) return fail(runtime_lock.error().message);
   auto launcher = MakeLauncher(o);
   if (!launcher) return fail(launcher.error().message);
+  if (const std::string why = (*launcher)->NoWorkspaces(); !why.empty())
+    spdlog::warn("sessions get no workspace (/sandbox; the file routes answer 501): {}", why);
 
   asio::io_context io(1);
   asio::thread_pool blocking(2);
@@ -265,6 +272,7 @@ int Serve(const ServeOptions& o) {
   sc.limits.max_per_address = o.max_connections_per_ip;
   sc.router.token = *token;
   sc.router.max_exec_timeout = pc.max_exec_timeout;
+  sc.router.max_file_bytes = static_cast<std::uint64_t>(o.max_file_mb) << 20;
   gateway::HttpServer server(io, sc, pool);
   auto port = server.Start();
   if (!port) return fail(port.error().message);

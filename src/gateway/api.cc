@@ -124,6 +124,18 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome) {
   body["state_preserved"] = outcome.state_preserved;
   body["truncated"] = r.truncated;
   if (!outcome.notice.empty()) body["notice"] = outcome.notice;
+  if (outcome.files) {
+    json files = json::array();
+    for (const workspace::FileChange& change : outcome.files->changes) {
+      json entry = PathFields("/sandbox/" + change.path);
+      entry["change"] = std::string(workspace::ChangeName(change.change));
+      entry["type"] = std::string(workspace::TypeName(change.type));
+      entry["size"] = change.size;
+      files.push_back(std::move(entry));
+    }
+    body["files"] = std::move(files);
+    body["files_truncated"] = outcome.files->truncated;
+  }
   if (r.error) {
     body["error"] = {
         {"ename", r.error->ename}, {"evalue", r.error->evalue}, {"traceback", r.error->traceback}};
@@ -154,6 +166,33 @@ std::string StatusBody(const pool::PoolStatus& s) {
       {"min_idle_workers", s.min_idle_workers},
       {"sandbox", s.sandbox},
   });
+}
+
+json PathFields(const std::string& display_path) {
+  std::string text = workspace::JsonText(display_path);
+  json fields = {{"path", text}};
+  // Not UTF-8: the exact bytes, for the client to pass back as `path=`.
+  if (text != display_path) fields["encoded_path"] = workspace::PercentEncode(display_path);
+  return fields;
+}
+
+std::string ListingBody(const std::string& dir_display_path, const workspace::Listing& listing) {
+  json entries = json::array();
+  for (const workspace::ListEntry& e : listing.entries) {
+    const std::string path =
+        dir_display_path == "/sandbox" ? "/sandbox/" + e.name : dir_display_path + "/" + e.name;
+    json entry = PathFields(path);
+    entry["name"] = workspace::JsonText(e.name);
+    entry["type"] = std::string(workspace::TypeName(e.type));
+    entry["size"] = e.size;
+    entry["mtime"] = static_cast<double>(e.mtime_ns) / 1e9;
+    entries.push_back(std::move(entry));
+  }
+  json body = PathFields(dir_display_path);
+  body["entries"] = std::move(entries);
+  body["total"] = listing.total;
+  body["truncated"] = listing.truncated;
+  return Dump(body);
 }
 
 HttpResponse ErrorResponse(int status, std::string detail) {

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/result.h"
 #include "gateway/router.h"
 #include "pool/sessions.h"
+#include "workspace/listing.h"
 
 namespace gateway {
 
@@ -22,5 +24,12 @@ common::Result<std::string> ParseRelease(const std::string& body, const RouterCo
 HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome);
 
 std::string StatusBody(const pool::PoolStatus& status);
+
+// {"path": "/sandbox/..."} for a workspace path (bytes), plus "encoded_path" (the exact bytes,
+// percent-encoded) when it is not valid UTF-8 (see workspace/client_path.h).
+nlohmann::json PathFields(const std::string& display_path);
+
+// The body of GET /files/list.
+std::string ListingBody(const std::string& dir_display_path, const workspace::Listing& listing);
 
 }  // namespace gateway

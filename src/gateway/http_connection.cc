@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <limits>
 
+#include "gateway/file_sender.h"
+
 namespace gateway {
 namespace {
 
@@ -107,8 +109,12 @@ void HttpConnection::OnReadHeader(beast::error_code ec) {
   request_.target = std::string(head.target());
   if (const auto it = head.find("X-Auth-Token"); it != head.end())
     request_.auth_token = std::string(it->value());
+  if (const auto it = head.find(http::field::range); it != head.end())
+    request_.range = std::string(it->value());
+  request_.content_type = std::string(head[http::field::content_type]);
   if (auto refusal = CheckHead(request_, host_->Config().router))
     return Reply(std::move(*refusal), false);
+  if (IsStreamedUpload(request_)) return BeginStreamedUpload();
   const std::size_t max_body = host_->Config().max_body_bytes;
   if (const auto length = parser_->content_length(); length && *length > max_body)
     return Reply(TooLarge(max_body), false);
@@ -190,6 +196,10 @@ void HttpConnection::Reply(HttpResponse response, bool keep_alive) {
   message->set("X-Content-Type-Options", "nosniff");
   for (auto& [name, value] : response.headers) message->set(name, value);
   message->keep_alive(keep_alive);
+  if (response.file) {
+    message->set(http::field::content_length, std::to_string(response.file->length));
+    return SendFile(std::move(response.file), keep_alive, std::move(message));
+  }
   message->body() = std::move(response.body);
   message->prepare_payload();
   stream_.expires_after(host_->Config().write_timeout);
@@ -199,6 +209,29 @@ void HttpConnection::Reply(HttpResponse response, bool keep_alive) {
         self->busy_ = false;
         if (ec || !keep_alive || self->host_->Stopping()) return self->Close();
         self->DoWaitForRequest();
+      });
+}
+
+// The head, then the file's bytes; a transfer cut short closes the connection.
+void HttpConnection::SendFile(std::shared_ptr<ResponseFile> file, bool keep_alive,
+                              std::shared_ptr<http::response<http::string_body>> message) {
+  auto serializer = std::make_shared<http::response_serializer<http::string_body>>(*message);
+  stream_.expires_after(host_->Config().write_timeout);
+  http::async_write_header(
+      stream_, *serializer,
+      [self = shared_from_this(), message, serializer, file = std::move(file), keep_alive](
+          beast::error_code ec, std::size_t) mutable {
+        if (ec) {
+          self->busy_ = false;
+          return self->Close();
+        }
+        self->stream_.expires_never();  // FileSender watches for a stalled client itself
+        FileSender::Send(self->stream_.socket(), std::move(file),
+                         self->host_->Config().write_timeout, [self, keep_alive](bool ok) {
+                           self->busy_ = false;
+                           if (!ok || !keep_alive || self->host_->Stopping()) return self->Close();
+                           self->DoWaitForRequest();
+                         });
       });
 }
 

@@ -2,8 +2,12 @@
 // request's head, refuses it from the head when CheckHead says so (without reading its
 // body), else reads the body, hands the request to HandleRequest, writes the response, and
 // repeats while the client keeps the connection alive. Every read has a deadline.
+// Uploads (IsStreamedUpload) are not read whole: their body goes to a BodySink in chunks
+// (http_connection_upload.cc), each read with a deadline of its own; downloads (a response
+// with a file) are sent with FileSender.
 // Memory per connection: the head (at most max_header_bytes), the body (at most
-// max_body_bytes, only once the head passed CheckHead) and the response.
+// max_body_bytes, only once the head passed CheckHead; an upload's chunk buffer instead,
+// kUploadChunk) and the response (a download's bytes are never held).
 // io thread only, like the server that owns it.
 #pragma once
 
@@ -69,6 +73,14 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void DoReadBody();
   void OnRead(boost::beast::error_code ec);
   void OnReadError(boost::beast::error_code ec);
+  // Uploads (http_connection_upload.cc).
+  void BeginStreamedUpload();
+  void OnUploadReady(std::unique_ptr<BodySink> sink, std::optional<HttpResponse> refusal);
+  void DoReadUploadChunk();
+  void OnUploadChunk(boost::beast::error_code ec);
+  void SendFile(
+      std::shared_ptr<ResponseFile> file, bool keep_alive,
+      std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> message);
   void WatchForHangup(std::uint64_t id);
   void Reply(HttpResponse response, bool keep_alive);
   void Close();
@@ -81,7 +93,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool counted_ = true;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  HttpRequest request_;  // the head, once read; the body is added when it is read
+  std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> upload_;
+  std::unique_ptr<BodySink> sink_;
+  std::unique_ptr<char[]> upload_chunk_;  // kUploadChunk bytes while an upload runs
+  HttpRequest request_;                   // the head, once read; the body is added when it is read
   Clock::time_point request_start_;
   bool waiting_ = true;
   Clock::time_point waiting_since_;

@@ -4,20 +4,39 @@
 
 #include "common/crypto.h"
 #include "gateway/api.h"
+#include "gateway/file_routes.h"
 
 namespace gateway {
 namespace {
 
 struct Route {
   std::string_view path;
-  std::string_view method;
+  std::string_view methods;  // space-separated, as the Allow header lists them
   bool needs_auth;
 };
 
 constexpr Route kRoutes[] = {
-    {"/execute", "POST", true}, {"/release", "POST", true}, {"/status", "GET", true},
-    {"/health", "GET", false},  {"/", "GET", false},
+    {"/execute", "POST", true},   {"/release", "POST", true},
+    {"/status", "GET", true},     {"/files", "GET PUT DELETE", true},
+    {"/files/list", "GET", true}, {"/health", "GET", false},
+    {"/", "GET", false},
 };
+
+bool Allows(const Route& route, std::string_view method) {
+  std::string_view methods = route.methods;
+  while (!methods.empty()) {
+    const std::size_t space = methods.find(' ');
+    if (methods.substr(0, space) == method) return true;
+    methods = space == std::string_view::npos ? std::string_view() : methods.substr(space + 1);
+  }
+  return false;
+}
+
+std::string AllowHeader(const Route& route) {
+  std::string out;
+  for (const char c : route.methods) out += c == ' ' ? std::string(", ") : std::string(1, c);
+  return out;
+}
 
 bool Authorized(const HttpRequest& request, const RouterConfig& config) {
   return request.auth_token.has_value() && !config.token.empty() &&
@@ -38,10 +57,10 @@ std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfi
     if (r.path == path) route = &r;
   }
   if (route == nullptr) return ErrorResponse(404, "Not found");
-  if (head.method != route->method) {
-    HttpResponse response =
-        ErrorResponse(405, "Method not allowed; use " + std::string(route->method));
-    response.headers.emplace_back("Allow", std::string(route->method));
+  if (!Allows(*route, head.method)) {
+    const std::string allow = AllowHeader(*route);
+    HttpResponse response = ErrorResponse(405, "Method not allowed; use " + allow);
+    response.headers.emplace_back("Allow", allow);
     return response;
   }
   if (route->needs_auth && !Authorized(head, config))
@@ -54,6 +73,17 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   if (auto refusal = CheckHead(request, config)) return respond(std::move(*refusal));
 
   const std::string_view path = PathOf(request);
+  if (IsStreamedUpload(request)) {
+    // A body read whole (the connection streams it instead; tests and small clients).
+    return BeginUpload(request, config, sessions,
+                       [body = request.body, respond = std::move(respond)](
+                           std::unique_ptr<BodySink> sink, std::optional<HttpResponse> refusal) {
+                         if (refusal) return respond(std::move(*refusal));
+                         if (auto stop = sink->Write(body)) return respond(std::move(*stop));
+                         sink->Finish(respond);
+                       });
+  }
+  if (IsFileRoute(path)) return HandleFileRequest(request, config, sessions, std::move(respond));
   if (path == "/execute") {
     auto command = ParseExecute(request.body, config);
     if (!command) return respond(ErrorResponse(400, command.error().message));
@@ -93,6 +123,17 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
         "img-src data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'");
     respond(std::move(response));
   }
+}
+
+bool IsStreamedUpload(const HttpRequest& head) {
+  return head.method == "PUT" && PathOf(head) == "/files";
+}
+
+void BeginUpload(
+    const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
+    std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready) {
+  if (auto refusal = CheckHead(head, config)) return ready(nullptr, std::move(*refusal));
+  BeginFileUpload(head, config, sessions, std::move(ready));
 }
 
 }  // namespace gateway

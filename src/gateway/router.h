@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "pool/sessions.h"
 
 namespace gateway {
@@ -21,8 +22,18 @@ struct HttpRequest {
   std::string method;                     // "GET", "POST", ...
   std::string target;                     // path, possibly with a query string
   std::optional<std::string> auth_token;  // X-Auth-Token, when present
-  std::string body;
+  std::string body;  // empty for a streamed upload (its bytes go to a BodySink)
   std::uint64_t id = 0;  // unique per server run; lets the connection abandon the request
+  std::optional<std::string> range;  // Range, when present
+  std::string content_type;          // Content-Type ("" when absent)
+};
+
+// Bytes of a file sent after the response's head instead of `body` (downloads).
+struct ResponseFile {
+  common::UniqueFd fd;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;  // the Content-Length; a file that shrank meanwhile is cut off
+  std::shared_ptr<const void> keep_alive;  // what must live while it is sent (the workspace)
 };
 
 struct HttpResponse {
@@ -30,12 +41,27 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<ResponseFile> file;  // set: streamed from the file, `body` ignored
+};
+
+// Takes a streamed request body (uploads) chunk by chunk, on the io thread. Destroyed
+// without Finish (the client went away, the body was too large), it leaves nothing behind.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next bytes of the body. A response ends the upload at once: it is the answer, and
+  // the rest of the body is not read.
+  virtual std::optional<HttpResponse> Write(std::string_view chunk) = 0;
+  // The whole body has arrived; `respond` is called exactly once, possibly later.
+  virtual void Finish(std::function<void(HttpResponse)> respond) = 0;
 };
 
 struct RouterConfig {
   std::string token;
   std::chrono::milliseconds max_exec_timeout{300 * 1000};
   std::size_t max_user_bytes = 256;
+  std::uint64_t max_file_bytes = 100ull << 20;  // per uploaded file (--max-file-mb)
+  std::size_t max_list_entries = 1000;          // per GET /files/list
 };
 
 void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool::Sessions& sessions,
@@ -46,6 +72,14 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
 // calls this before it reads a body, so nobody without the token makes the gateway hold one.
 // HandleRequest applies the same checks first.
 std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfig& config);
+
+// True for a request whose body is streamed to a BodySink (PUT /files, POST /files/upload)
+// rather than read whole: the connection calls BeginUpload once CheckHead has passed.
+bool IsStreamedUpload(const HttpRequest& head);
+// Validates the upload's head and opens its destination; `ready` gets the sink, or the
+// response that refuses the upload (its body is then not read).
+void BeginUpload(const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
+                 std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready);
 
 // A JSON error response {"detail": ...}.
 HttpResponse ErrorResponse(int status, std::string detail);

@@ -47,6 +47,14 @@ class RouterTest : public ::testing::Test {
       ++status_calls;
       return status;
     }
+    // The file routes have tests of their own (file_routes_test.cc).
+    void OpenWorkspace(const std::string&,
+                       std::function<void(pool::WorkspaceGrant)> done) override {
+      done({.workspace = nullptr,
+            .refusal = pool::WorkspaceRefusal::kUnavailable,
+            .detail = "no workspaces here",
+            .retry_after_seconds = 0});
+    }
     static pool::ExecuteOutcome Completed() {
       pool::ExecuteOutcome outcome;
       outcome.result.status = "ok";
@@ -64,7 +72,12 @@ class RouterTest : public ::testing::Test {
 
   HttpResponse Send(const std::string& method, const std::string& target,
                     const std::string& body = "", std::optional<std::string> token = kToken) {
-    const HttpRequest request{method, target, std::move(token), body, ++next_id_};
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.auth_token = std::move(token);
+    request.body = body;
+    request.id = ++next_id_;
     int responses = 0;
     HttpResponse response;
     HandleRequest(request, config_, sessions_, [&](HttpResponse r) {
@@ -114,6 +127,8 @@ TEST_F(RouterTest, WrongMethodIs405WithAllowHeader) {
                {"PUT", "/release", "POST"},
                {"POST", "/status", "GET"},
                {"DELETE", "/health", "GET"},
+               {"POST", "/files", "GET, PUT, DELETE"},
+               {"PUT", "/files/list", "GET"},
                {"POST", "/", "GET"}};
   for (const auto& c : cases) {
     const HttpResponse response = Send(c.method, c.target);

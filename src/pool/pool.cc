@@ -14,6 +14,7 @@
 
 #include "common/text.h"
 #include "pool/outcomes.h"
+#include "pool/session_workspace.h"
 #include "pool/worker_pool.h"
 
 namespace pool {
@@ -42,12 +43,17 @@ struct Running {
 
 struct Session {
   std::string user;
+  std::uint64_t serial = 0;  // tells this session from a later one of the same user
   std::uint64_t worker = 0;  // 0: none yet, or lost
   bool waiting = false;      // a worker is requested from the WorkerPool and not yet granted
   std::deque<Job> queue;
   std::optional<Running> running;
   Clock::time_point last_active;
-  std::string lost_notice;  // an unreported loss of state
+  std::string lost_notice;                      // an unreported loss of state
+  std::unique_ptr<SessionWorkspace> workspace;  // null when the backend gives none
+  // Its workspace may hold files (a worker or a file call had it): the session stays, even
+  // without a worker, until released or reaped.
+  bool holds_files = false;
 };
 
 }  // namespace
@@ -57,10 +63,12 @@ struct Pool::Impl {
   asio::io_context& io;
   sandbox::Launcher& launcher;
   jupyter::KernelTransport& transport;
+  asio::thread_pool& blocking;
   WorkerPool workers;
 
   std::unordered_map<std::string, Session> sessions;
   std::uint64_t next_exec_id = 0;
+  std::uint64_t next_serial = 0;
   bool shutting_down = false;
   asio::steady_timer tick_timer;
 
@@ -70,6 +78,7 @@ struct Pool::Impl {
         io(io_),
         launcher(l),
         transport(t),
+        blocking(b),
         workers(config, io_, b, l, t,
                 [this](std::uint64_t id, const std::string& user, const std::string& why) {
                   OnWorkerLost(id, user, why);
@@ -79,6 +88,25 @@ struct Pool::Impl {
   Session* FindSession(const std::string& user) {
     const auto it = sessions.find(user);
     return it == sessions.end() ? nullptr : &it->second;
+  }
+
+  // The user's session, created (with its workspace, where the backend gives one) if new.
+  Session& SessionFor(const std::string& user) {
+    auto [it, inserted] = sessions.try_emplace(user);
+    Session& session = it->second;
+    if (!inserted) return session;
+    session.user = user;
+    session.serial = ++next_serial;
+    if (launcher.NoWorkspaces().empty()) {
+      const std::uint64_t serial = session.serial;
+      session.workspace = std::make_unique<SessionWorkspace>(
+          SessionWorkspace::Env{io, blocking, launcher, config},
+          config.runtime_dir / ("ws-" + std::to_string(serial)), [this, user, serial] {
+            Session* again = FindSession(user);
+            if (again != nullptr && again->serial == serial) Pump(*again);
+          });
+    }
+    return session;
   }
 
   // ---- the session's worker ------------------------------------------------------------
@@ -103,6 +131,7 @@ struct Pool::Impl {
       return;
     }
     session->worker = *grant;
+    session->holds_files = true;
     Pump(*session);
   }
 
@@ -117,8 +146,14 @@ struct Pool::Impl {
     } else {
       session->lost_notice =
           "The session's previous kernel " + why +
-          " while idle; its state was lost and this request ran in a fresh kernel.";
+          " while idle; its state was lost and this request ran in a fresh kernel." +
+          FilesKept(*session);
     }
+  }
+
+  // Said wherever a lost kernel is reported: its variables are gone, the workspace is not.
+  static std::string FilesKept(const Session& session) {
+    return session.workspace ? " The files in /sandbox were kept." : "";
   }
 
   // ---- executions ----------------------------------------------------------------------
@@ -133,6 +168,13 @@ struct Pool::Impl {
       return;
     }
     const std::uint64_t worker = session.worker;
+    if (session.workspace) {
+      std::optional<SessionWorkspace::Failure> failure;
+      if (!session.workspace->ReadyFor(worker, workers.SandboxOf(worker), failure)) {
+        if (failure) FailForWorkspace(session, *failure);
+        return;  // resumed when the workspace is ready
+      }
+    }
     Running running;
     running.exec_id = ++next_exec_id;
     running.job = std::move(session.queue.front());
@@ -218,6 +260,7 @@ struct Pool::Impl {
     ExecuteOutcome out = FinishedOutcome(running.timeout, running.timed_out,
                                          running.killed_on_timeout, running.died);
     out.duration = std::chrono::duration_cast<milliseconds>(now - running.started);
+    if (!out.state_preserved) out.detail += FilesKept(*session);
     spdlog::debug("user \"{}\": execution {} in {} ms: {}{}", common::Printable(user, 64), exec_id,
                   out.duration.count(), result.status.empty() ? "no reply" : result.status,
                   out.detail.empty() ? "" : " (" + out.detail + ")");
@@ -227,7 +270,8 @@ struct Pool::Impl {
       if (!out.state_preserved && session->lost_notice.empty()) {
         session->lost_notice =
             "An earlier execution was interrupted because its client disconnected, and the "
-            "kernel had to be replaced: the session's state was lost.";
+            "kernel had to be replaced: the session's state was lost." +
+            FilesKept(*session);
       }
       out.outcome = Outcome::kAbandoned;
       out.detail = "The client disconnected; the execution was interrupted.";
@@ -235,9 +279,25 @@ struct Pool::Impl {
       out.notice = std::exchange(session->lost_notice, {});
       out.state_preserved = false;
     }
-    running.job.done(std::move(out));
-    // `done` may have called back into the pool (e.g. released this user): look again.
-    if (Session* again = FindSession(user); again != nullptr) Pump(*again);
+    auto answer = [this, user, done = std::move(running.job.done)](ExecuteOutcome out) {
+      done(std::move(out));
+      // `done` may have called back into the pool (e.g. released this user): look again.
+      if (Session* again = FindSession(user); again != nullptr) Pump(*again);
+    };
+    if (!session->workspace) return answer(std::move(out));
+    session->workspace->CollectChanges([answer = std::move(answer), out = std::move(out)](
+                                           std::optional<workspace::ChangeList> changes) mutable {
+      out.files = std::move(changes);
+      answer(std::move(out));
+    });
+  }
+
+  // The workspace could not be made ready: the queue is answered with why; a worker it could
+  // not be attached to is replaced.
+  void FailForWorkspace(Session& session, const SessionWorkspace::Failure& failure) {
+    if (failure.worker_broken && session.worker != 0)
+      workers.Destroy(std::exchange(session.worker, 0), "the workspace could not be attached");
+    FailQueue(session, Refusal(Outcome::kNoCapacity, failure.detail, config.retry_after_seconds));
   }
 
   // ---- ending sessions -----------------------------------------------------------------
@@ -251,7 +311,7 @@ struct Pool::Impl {
   void EraseIfEmpty(const std::string& user) {
     Session* session = FindSession(user);
     if (session == nullptr || session->running || !session->queue.empty() || session->worker != 0 ||
-        session->waiting || !session->lost_notice.empty()) {
+        session->waiting || !session->lost_notice.empty() || session->holds_files) {
       return;
     }
     sessions.erase(user);
@@ -309,6 +369,14 @@ Pool::Pool(PoolConfig config, asio::io_context& io, asio::thread_pool& blocking,
 Pool::~Pool() = default;
 
 void Pool::Start() {
+  // Workspaces left by a gateway that did not shut down cleanly (their mounts were swept by
+  // the launcher).
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(impl_->config.runtime_dir, ec)) {
+    if (entry.path().filename().string().rfind("ws-", 0) != 0) continue;
+    spdlog::info("removing stale workspace directory {}", entry.path().string());
+    std::filesystem::remove_all(entry.path(), ec);
+  }
   impl_->workers.Start();
   impl_->ScheduleTick();
 }
@@ -333,9 +401,7 @@ void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> d
                  p.config.retry_after_seconds));
     return;
   }
-  auto [it, inserted] = p.sessions.try_emplace(command.user);
-  Session& session = it->second;
-  if (inserted) session.user = command.user;
+  Session& session = p.SessionFor(command.user);
   if (session.queue.size() >= p.config.queue_limit) {
     done(Refusal(Outcome::kQueueFull,
                  "Too many executions queued for this user (limit " +
@@ -401,6 +467,34 @@ PoolStatus Pool::Status() const {
   status.is_initializing = workers.initializing;
   status.sandbox = p.launcher.Name();
   return status;
+}
+
+void Pool::OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) {
+  Impl& p = *impl_;
+  if (p.shutting_down) {
+    return done({.workspace = nullptr,
+                 .refusal = WorkspaceRefusal::kShuttingDown,
+                 .detail = "The service is shutting down",
+                 .retry_after_seconds = p.config.retry_after_seconds});
+  }
+  if (std::string why = p.launcher.NoWorkspaces(); !why.empty()) {
+    return done({.workspace = nullptr,
+                 .refusal = WorkspaceRefusal::kUnavailable,
+                 .detail = "This server gives sessions no workspace: " + why,
+                 .retry_after_seconds = 0});
+  }
+  Session& session = p.SessionFor(user);
+  session.last_active = std::chrono::steady_clock::now();
+  session.holds_files = true;
+  // As for an execution, the session gets its worker now; the file call does not wait for it.
+  if (session.worker == 0 && !session.waiting) p.AcquireWorker(session);
+  if (Session* again = p.FindSession(user); again != nullptr && again->workspace)
+    again->workspace->Open(std::move(done));
+}
+
+void Pool::WorkspaceChanged(const std::string& user) {
+  if (Session* session = impl_->FindSession(user); session != nullptr && session->workspace)
+    session->workspace->Invalidate();
 }
 
 void Pool::ReapIdle(std::chrono::steady_clock::time_point now) { impl_->ReapIdle(now); }

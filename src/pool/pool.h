@@ -52,6 +52,8 @@ class Pool final : public Sessions {
   bool Release(const std::string& user) override;
   void Abandon(std::uint64_t ticket) override;
   PoolStatus Status() const override;
+  void OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) override;
+  void WorkspaceChanged(const std::string& user) override;
 
   // Ends sessions idle since before `now - idle_timeout`; runs periodically, public for tests.
   void ReapIdle(std::chrono::steady_clock::time_point now);

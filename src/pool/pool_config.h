@@ -26,6 +26,10 @@ struct PoolConfig {
   std::filesystem::path runtime_dir;
   std::string python = "/usr/bin/python3";
   int retry_after_seconds = 5;
+  // Per execution, the workspace changes listed (the rest counted), and the snapshots'
+  // bounds.
+  std::size_t max_file_changes = 1000;
+  std::size_t snapshot_max_entries = 100000;
 };
 
 }  // namespace pool

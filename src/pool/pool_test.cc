@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -903,3 +904,133 @@ TEST_F(PoolTest, ShutdownKillsAWorkerWhoseLaunchIsStillUnderWay) {
 }  // namespace
 }  // namespace pool
 
+namespace pool {
+namespace {
+
+class PoolWorkspaceTest : public PoolTest {
+ protected:
+  PoolWorkspaceTest() { launcher_.EnableWorkspaces(); }
+
+  // The workspace a grant gives the user, after waiting for it.
+  std::shared_ptr<sandbox::HostWorkspace> Workspace(const std::string& user) {
+    std::optional<WorkspaceGrant> grant;
+    pool_->OpenWorkspace(user, [&](WorkspaceGrant g) { grant = std::move(g); });
+    if (!RunUntil([&] { return grant.has_value(); })) return nullptr;
+    EXPECT_EQ(grant->refusal, WorkspaceRefusal::kNone) << grant->detail;
+    return grant->workspace;
+  }
+
+  static void Write(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream(path) << text;
+  }
+};
+
+TEST_F(PoolWorkspaceTest, TheWorkspaceIsAttachedBeforeCodeRunsAndOutlivesAReplacedKernel) {
+  StartPool(Config(1));
+  ASSERT_TRUE(MakeReady(1));
+  auto reply = Exec("alice");
+  ASSERT_TRUE(RunUntil([&] { return transport_.Running(1); }));
+  EXPECT_EQ(launcher_.sandbox(1)->attaches(), 1);
+  const auto ws = Workspace("alice");
+  ASSERT_TRUE(ws);
+  EXPECT_EQ(launcher_.sandbox(1)->attached_path(), ws->Path());
+  Write(ws->Path() / "kept.txt", "x");
+
+  launcher_.sandbox(1)->Die(kExitCode1);
+  ASSERT_TRUE(RunUntil([&] { return reply->done(); }));
+  EXPECT_EQ(reply->outcome.outcome, Outcome::kKernelDied);
+  ASSERT_TRUE(MakeReady(2));
+  auto next = Exec("alice");
+  ASSERT_TRUE(RunUntil([&] { return transport_.Running(2); }));
+  EXPECT_EQ(launcher_.sandbox(2)->attaches(), 1);  // the same workspace, on the new kernel
+  EXPECT_EQ(launcher_.sandbox(2)->attached_path(), ws->Path());
+  EXPECT_TRUE(std::filesystem::exists(ws->Path() / "kept.txt"));
+  transport_.Complete(2, Ok());
+  ASSERT_TRUE(RunUntil([&] { return next->done(); }));
+
+  EXPECT_TRUE(pool_->Release("alice"));
+  JoinBlocking();
+  EXPECT_FALSE(std::filesystem::exists(ws->Path())) << "removed with the session";
+}
+
+TEST_F(PoolWorkspaceTest, EachExecutionReportsWhatChangedDuringItOnly) {
+  StartPool(Config(1));
+  ASSERT_TRUE(MakeReady(1));
+  const auto ws = Workspace("alice");
+  ASSERT_TRUE(ws);
+  Write(ws->Path() / "uploaded.csv", "a,b\n");  // before any execution: not its doing
+  pool_->WorkspaceChanged("alice");
+
+  auto first = Exec("alice");
+  ASSERT_TRUE(RunUntil([&] { return transport_.Running(1); }));
+  Write(ws->Path() / "chart.png", "png");
+  transport_.Complete(1, Ok());
+  ASSERT_TRUE(RunUntil([&] { return first->done(); }));
+  ASSERT_TRUE(first->outcome.files.has_value());
+  ASSERT_EQ(first->outcome.files->changes.size(), 1u);
+  EXPECT_EQ(first->outcome.files->changes[0].path, "chart.png");
+  EXPECT_EQ(first->outcome.files->changes[0].change, workspace::Change::kCreated);
+  EXPECT_EQ(first->outcome.files->changes[0].size, 3u);
+
+  auto second = Exec("alice");
+  ASSERT_TRUE(RunUntil([&] { return transport_.executes.size() == 2; }));
+  std::filesystem::remove(ws->Path() / "chart.png");
+  transport_.Complete(1, Ok());
+  ASSERT_TRUE(RunUntil([&] { return second->done(); }));
+  ASSERT_EQ(second->outcome.files->changes.size(), 1u);
+  EXPECT_EQ(second->outcome.files->changes[0].change, workspace::Change::kDeleted);
+
+  auto third = Exec("alice");
+  ASSERT_TRUE(RunUntil([&] { return transport_.executes.size() == 3; }));
+  transport_.Complete(1, Ok());
+  ASSERT_TRUE(RunUntil([&] { return third->done(); }));
+  EXPECT_TRUE(third->outcome.files->changes.empty());
+  EXPECT_FALSE(third->outcome.files->truncated);
+}
+
+TEST_F(PoolWorkspaceTest, AFileCallCreatesTheSessionAndItStaysWithoutAWorker) {
+  PoolConfig config = Config(0);
+  config.max_workers = 1;
+  StartPool(config);
+  const auto ws = Workspace("bob");
+  ASSERT_TRUE(ws);
+  EXPECT_EQ(pool_->Status().sessions, 1u);
+  ASSERT_TRUE(MakeReady(1));  // started for bob's session, as an execution would
+  EXPECT_EQ(pool_->Status().busy_workers, 1u);
+  // Another user's file call while no worker is left: the files are there all the same.
+  const auto other = Workspace("carol");
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->Path(), ws->Path());
+  EXPECT_EQ(pool_->Status().sessions, 2u);
+}
+
+TEST_F(PoolWorkspaceTest, AWorkerTheWorkspaceCannotBeAttachedToIsReplacedAndTheQueueTold) {
+  StartPool(Config(1));
+  ASSERT_TRUE(MakeReady(1));
+  launcher_.sandbox(1)->FailAttach();
+  auto reply = Exec("alice");
+  ASSERT_TRUE(RunUntil([&] { return reply->done(); }));
+  EXPECT_EQ(reply->outcome.outcome, Outcome::kNoCapacity);
+  EXPECT_NE(reply->outcome.detail.find("fake attach failure"), std::string::npos)
+      << reply->outcome.detail;
+  EXPECT_TRUE(Killed(1));
+  EXPECT_TRUE(transport_.executes.empty());
+}
+
+TEST_F(PoolWorkspaceTest, WithoutWorkspacesFileCallsAreRefused) {
+  FakeLauncher off;
+  pool_ = std::make_unique<Pool>(Config(0), io_, blocking_, off, transport_);
+  pool_->Start();
+  std::optional<WorkspaceGrant> grant;
+  pool_->OpenWorkspace("alice", [&](WorkspaceGrant g) { grant = std::move(g); });
+  ASSERT_TRUE(grant.has_value());
+  EXPECT_EQ(grant->refusal, WorkspaceRefusal::kUnavailable);
+  EXPECT_NE(grant->detail.find("off in this test"), std::string::npos);
+  EXPECT_EQ(pool_->Status().sessions, 0u);
+  pool_->Shutdown();
+  JoinBlocking();
+  pool_.reset();
+}
+
+}  // namespace
+}  // namespace pool

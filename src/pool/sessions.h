@@ -1,4 +1,5 @@
-// The gateway's view of the pool: run code for a user, release a user, report counts.
+// The gateway's view of the pool: run code for a user, reach a user's workspace, release a
+// user, report counts.
 // The gateway's router depends only on this interface (unit tests give it a fake); Pool
 // implements it. All methods are called on the io thread, and `done` callbacks run there.
 #pragma once
@@ -7,10 +8,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "jupyter/execution.h"
+#include "sandbox/host_workspace.h"
+#include "workspace/snapshot.h"
 
 namespace pool {
 
@@ -43,6 +47,23 @@ struct ExecuteOutcome {
   std::chrono::milliseconds duration{0};  // time spent executing (not queued)
   std::chrono::milliseconds timeout{0};   // the timeout that applied
   int retry_after_seconds = 0;            // for kNoCapacity / kQueueFull / kShuttingDown
+  // What the execution created, modified or deleted in the session's workspace; absent when
+  // the session has none (the backend gives none) or the execution did not run.
+  std::optional<workspace::ChangeList> files;
+};
+
+enum class WorkspaceRefusal {
+  kNone,
+  kUnavailable,   // this backend, as configured, gives sessions no workspace
+  kFailed,        // the workspace could not be created
+  kShuttingDown,  // the service is stopping
+};
+
+struct WorkspaceGrant {
+  std::shared_ptr<sandbox::HostWorkspace> workspace;  // set unless refused; keep it while in use
+  WorkspaceRefusal refusal = WorkspaceRefusal::kNone;
+  std::string detail;  // why, when refused
+  int retry_after_seconds = 0;
 };
 
 struct PoolStatus {
@@ -70,6 +91,13 @@ class Sessions {
   // is still called once. Unknown tickets are ignored.
   virtual void Abandon(std::uint64_t /*ticket*/) {}
   virtual PoolStatus Status() const = 0;
+  // The user's workspace, creating the session (and starting its worker) when there is none,
+  // as Execute does. The grant stays usable while held, even if the session ends meanwhile
+  // (its files are then gone: the workspace is unmounted when the session ends).
+  virtual void OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) = 0;
+  // The gateway changed the user's workspace (an upload, a deletion): those changes are not
+  // reported as the next execution's.
+  virtual void WorkspaceChanged(const std::string& /*user*/) {}
 };
 
 }  // namespace pool

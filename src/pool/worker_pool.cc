@@ -149,6 +149,11 @@ void WorkerPool::NoticeExit(WorkerId id) {
 
 const std::string& WorkerPool::Name(WorkerId id) const { return workers_.at(id)->name; }
 
+std::shared_ptr<sandbox::Sandbox> WorkerPool::SandboxOf(WorkerId id) const {
+  const auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : it->second->sandbox;
+}
+
 void WorkerPool::CheckHealth(Clock::time_point now) {
   if (now < next_health_) return;
   next_health_ = now + config_.health_interval;

@@ -98,6 +98,9 @@ class WorkerPool {
   void NoticeExit(WorkerId id);
   // The worker's name for logs ("w-<id>"). `id` must name a live worker.
   const std::string& Name(WorkerId id) const;
+  // The worker's sandbox, for blocking work on it (attaching a workspace); null when `id`
+  // names no live worker. Shared: it outlives a Destroy that happens meanwhile.
+  std::shared_ptr<sandbox::Sandbox> SandboxOf(WorkerId id) const;
 
   // Sends heartbeats to the idle workers and the assigned ones not executing, once every
   // `health_interval` (first at Start + health_interval) when called at or after that time; a

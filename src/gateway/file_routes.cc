@@ -1,0 +1,215 @@
+#include "gateway/file_routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/api.h"
+#include "gateway/byte_range.h"
+#include "gateway/content_type.h"
+#include "gateway/query.h"
+#include "workspace/workspace.h"
+
+namespace gateway {
+namespace {
+
+using nlohmann::json;
+
+struct FileQuery {
+  std::string user;
+  workspace::Components path;
+  QueryParams params;
+};
+
+std::string_view PathOf(const HttpRequest& request) {
+  const std::string_view target = request.target;
+  return target.substr(0, target.find('?'));
+}
+
+common::Result<FileQuery> ParseFileQuery(const HttpRequest& request, const RouterConfig& config,
+                                         workspace::PathUse use) {
+  auto params = ParseQuery(request.target);
+  if (!params) return std::unexpected(params.error());
+  FileQuery query;
+  const auto user = params->find("user_uuid");
+  if (user == params->end() || user->second.empty())
+    return common::Fail("Query parameter 'user_uuid' is required");
+  if (user->second.size() > config.max_user_bytes) {
+    return common::Fail("Query parameter 'user_uuid' must be at most " +
+                        std::to_string(config.max_user_bytes) + " bytes");
+  }
+  query.user = user->second;
+  const auto path = params->find("path");
+  if (path == params->end() && use == workspace::PathUse::kFile)
+    return common::Fail("Query parameter 'path' is required");
+  auto components =
+      workspace::ParseClientPath(path == params->end() ? "" : std::string_view(path->second), use);
+  if (!components) return common::Fail(components.error().message);
+  query.path = std::move(*components);
+  query.params = std::move(*params);
+  return query;
+}
+
+HttpResponse FsErrorResponse(const workspace::FsError& error) {
+  return ErrorResponse(workspace::HttpStatus(error.code), error.message);
+}
+
+std::optional<HttpResponse> Refusal(const pool::WorkspaceGrant& grant) {
+  switch (grant.refusal) {
+    case pool::WorkspaceRefusal::kNone:
+      return std::nullopt;
+    case pool::WorkspaceRefusal::kUnavailable:
+      return ErrorResponse(501, grant.detail);
+    case pool::WorkspaceRefusal::kFailed:
+    case pool::WorkspaceRefusal::kShuttingDown: {
+      HttpResponse response = ErrorResponse(503, grant.detail);
+      if (grant.retry_after_seconds > 0)
+        response.headers.emplace_back("Retry-After", std::to_string(grant.retry_after_seconds));
+      return response;
+    }
+  }
+  return ErrorResponse(500, "unknown workspace refusal");
+}
+
+// Content-Disposition for a name of any bytes: an ASCII fallback and the exact name.
+std::string Disposition(const std::string& name) {
+  std::string ascii;
+  for (const unsigned char c : name) {
+    ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '_';
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" +
+         workspace::PercentEncode(name);
+}
+
+HttpResponse Download(const FileQuery& query, const HttpRequest& request,
+                      std::shared_ptr<sandbox::HostWorkspace> ws) {
+  auto opened = workspace::OpenRegularForRead(ws->RootFd(), query.path);
+  if (!opened) return FsErrorResponse(opened.error());
+  const std::uint64_t size = opened->size;
+  const RangeChoice choice = ChooseRange(request.range, size);
+  if (choice.unsatisfiable) {
+    HttpResponse response = ErrorResponse(
+        416, "Range not satisfiable (the file has " + std::to_string(size) + " bytes)");
+    response.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+    return response;
+  }
+  HttpResponse response;
+  const std::string& name = query.path.back();
+  response.content_type = std::string(ContentTypeFor(name));
+  response.headers.emplace_back("Content-Disposition", Disposition(name));
+  response.headers.emplace_back("Accept-Ranges", "bytes");
+  auto file = std::make_shared<ResponseFile>();
+  file->fd = std::move(opened->fd);
+  file->length = size;
+  if (choice.range) {
+    response.status = 206;
+    file->offset = choice.range->offset;
+    file->length = choice.range->length;
+    response.headers.emplace_back("Content-Range",
+                                  "bytes " + std::to_string(file->offset) + "-" +
+                                      std::to_string(file->offset + file->length - 1) + "/" +
+                                      std::to_string(size));
+  }
+  file->keep_alive = std::move(ws);
+  response.file = std::move(file);
+  return response;
+}
+
+HttpResponse ListDirectory(const FileQuery& query, const RouterConfig& config,
+                           const sandbox::HostWorkspace& ws) {
+  auto listing = workspace::List(ws.RootFd(), query.path, config.max_list_entries);
+  if (!listing) return FsErrorResponse(listing.error());
+  HttpResponse response;
+  response.body = ListingBody(workspace::DisplayPath(query.path), *listing);
+  return response;
+}
+
+HttpResponse Delete(const FileQuery& query, const sandbox::HostWorkspace& ws,
+                    pool::Sessions& sessions) {
+  auto recursive = BoolParam(query.params, "recursive");
+  if (!recursive) return ErrorResponse(400, recursive.error().message);
+  auto removed = workspace::Remove(ws.RootFd(), query.path, *recursive);
+  sessions.WorkspaceChanged(query.user);
+  if (!removed) return FsErrorResponse(removed.error());
+  HttpResponse response;
+  response.status = 204;
+  response.content_type.clear();
+  return response;
+}
+
+// PUT /files: the body goes into an AtomicWriter; nothing is visible before Commit.
+class FileUpload final : public BodySink {
+ public:
+  FileUpload(workspace::AtomicWriter writer, std::string display_path, std::string user,
+             std::shared_ptr<sandbox::HostWorkspace> ws, pool::Sessions& sessions)
+      : writer_(std::move(writer)),
+        display_path_(std::move(display_path)),
+        user_(std::move(user)),
+        ws_(std::move(ws)),
+        sessions_(sessions) {}
+
+  std::optional<HttpResponse> Write(std::string_view chunk) override {
+    if (auto written = writer_.Write(chunk); !written) return FsErrorResponse(written.error());
+    return std::nullopt;
+  }
+
+  void Finish(std::function<void(HttpResponse)> respond) override {
+    auto committed = writer_.Commit();
+    sessions_.WorkspaceChanged(user_);
+    if (!committed) return respond(FsErrorResponse(committed.error()));
+    HttpResponse response;
+    response.status = 201;
+    json body = PathFields(display_path_);
+    body["size"] = committed->size;
+    body["sha256"] = committed->sha256;
+    response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    respond(std::move(response));
+  }
+
+ private:
+  workspace::AtomicWriter writer_;
+  std::string display_path_;
+  std::string user_;
+  std::shared_ptr<sandbox::HostWorkspace> ws_;  // mounted while the upload runs
+  pool::Sessions& sessions_;
+};
+
+}  // namespace
+
+bool IsFileRoute(std::string_view path) { return path == "/files" || path == "/files/list"; }
+
+void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
+                       pool::Sessions& sessions, std::function<void(HttpResponse)> respond) {
+  const bool listing = PathOf(request) == "/files/list";
+  auto query = ParseFileQuery(request, config,
+                              listing ? workspace::PathUse::kDirectory : workspace::PathUse::kFile);
+  if (!query) return respond(ErrorResponse(400, query.error().message));
+  const std::string user = query->user;
+  sessions.OpenWorkspace(user, [&config, &sessions, request, query = std::move(*query), listing,
+                                respond = std::move(respond)](pool::WorkspaceGrant grant) {
+    if (auto refused = Refusal(grant)) return respond(std::move(*refused));
+    if (listing) return respond(ListDirectory(query, config, *grant.workspace));
+    if (request.method == "DELETE") return respond(Delete(query, *grant.workspace, sessions));
+    respond(Download(query, request, std::move(grant.workspace)));
+  });
+}
+
+void BeginFileUpload(
+    const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
+    std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready) {
+  auto query = ParseFileQuery(head, config, workspace::PathUse::kFile);
+  if (!query) return ready(nullptr, ErrorResponse(400, query.error().message));
+  const std::string user = query->user;
+  sessions.OpenWorkspace(user, [&config, &sessions, query = std::move(*query),
+                                ready = std::move(ready)](pool::WorkspaceGrant grant) {
+    if (auto refused = Refusal(grant)) return ready(nullptr, std::move(*refused));
+    workspace::WriteOptions options;
+    options.max_bytes = config.max_file_bytes;
+    options.owner = grant.workspace->Owner();
+    auto writer = workspace::BeginWrite(grant.workspace->RootFd(), query.path, options);
+    if (!writer) return ready(nullptr, FsErrorResponse(writer.error()));
+    ready(std::make_unique<FileUpload>(std::move(*writer), workspace::DisplayPath(query.path),
+                                       query.user, std::move(grant.workspace), sessions),
+          std::nullopt);
+  });
+}
+
+}  // namespace gateway

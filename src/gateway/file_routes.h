@@ -1,0 +1,35 @@
+// The workspace file routes (issue 11), called by the router once CheckHead has passed:
+//   GET /files?user_uuid=U&path=P            the file, streamed (Range: one byte range)
+//   GET /files/list?user_uuid=U&path=DIR     the directory's entries (bounded, says when cut)
+//   DELETE /files?user_uuid=U&path=P         204 (a directory with recursive=true)
+//   PUT /files?user_uuid=U&path=P            the raw body, streamed into an atomic write: 201
+// A call for a user without a session creates it (Sessions::OpenWorkspace). Paths are
+// absolute under /sandbox or relative to it (workspace/client_path.h); the work on the
+// workspace goes through ci_workspace, which never follows a link the kernel planted.
+// Statuses: 400 bad query or path, 404 missing, 409 wrong type or a link, 413 over
+// max_file_bytes, 416 unsatisfiable range, 501 no workspaces on this backend, 503 none could
+// be made (or shutting down), 507 the workspace is full.
+// io thread only, like the router.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "gateway/router.h"
+#include "pool/sessions.h"
+
+namespace gateway {
+
+bool IsFileRoute(std::string_view path);
+
+// GET /files, GET /files/list, DELETE /files.
+void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
+                       pool::Sessions& sessions, std::function<void(HttpResponse)> respond);
+
+// PUT /files: see BeginUpload in router.h.
+void BeginFileUpload(
+    const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
+    std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready);
+
+}  // namespace gateway
