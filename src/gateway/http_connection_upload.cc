@@ -44,6 +44,9 @@ void HttpConnection::OnUploadReady(std::unique_ptr<BodySink> sink,
   parser_.reset();
   upload_->body_limit(host_->Config().router.max_file_bytes);
   upload_chunk_ = std::make_unique<char[]>(kUploadChunk);
+  // Nothing read into the chunk yet (an empty body is done already).
+  upload_->get().body().data = upload_chunk_.get();
+  upload_->get().body().size = kUploadChunk;
   if (upload_->is_done()) return OnUploadChunk({});
   if (beast::iequals(upload_->get()[http::field::expect], "100-continue")) {
     stream_.expires_after(host_->Config().write_timeout);

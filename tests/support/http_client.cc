@@ -86,6 +86,8 @@ HttpReply HttpClient::Request(const std::string& method, const std::string& path
   if (method == "POST") {
     request +=
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  } else if (method == "PUT" || !body.empty()) {
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   request += "\r\n" + body;
   // No half-close: the gateway takes a client that closes its side while waiting for the
