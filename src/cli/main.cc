@@ -195,8 +195,31 @@ int main(int argc, char** argv) {
       ->envname(env("WORKSPACE_INODES"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve_cmd->add_option("--max-file-mb", serve.max_file_mb, "Largest file one upload can write, MiB")
+  serve_cmd
+      ->add_option("--max-file-mb", serve.max_file_mb, "Largest file one upload can write, MiB")
       ->envname(env("MAX_FILE_MB"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--url-allow", serve.url_allow,
+                   "Host name, address or network (CIDR) that URL import and export may reach "
+                   "although it is not public (repeatable, or comma-separated)")
+      ->envname(env("URL_ALLOW"))
+      ->delimiter(',');
+  serve_cmd
+      ->add_option("--url-ca-file", serve.url_ca_file,
+                   "PEM bundle trusted for HTTPS imports and exports instead of the system's CAs")
+      ->envname(env("URL_CA_FILE"));
+  serve_cmd
+      ->add_option("--url-timeout", serve.url_timeout,
+                   "Seconds one URL import or export may take in all")
+      ->envname(env("URL_TIMEOUT"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--url-concurrency", serve.url_concurrency,
+                   "URL imports and exports running at once, for all users together")
+      ->envname(env("URL_CONCURRENCY"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   serve_cmd->add_option("--python", serve.python, "Python interpreter with ipykernel")

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cli {
 
@@ -48,6 +49,10 @@ struct ServeOptions {
   std::size_t workspace_mb = 1024;
   std::size_t workspace_inodes = 100000;
   std::size_t max_file_mb = 100;
+  std::vector<std::string> url_allow;  // hosts and networks URL import/export may reach
+  std::string url_ca_file;             // PEM bundle trusted instead of the system's CAs
+  double url_timeout = 300;
+  std::size_t url_concurrency = 8;
   std::string docker_socket;  // empty: from DOCKER_HOST, else /var/run/docker.sock
   std::string docker_image = "code-interpreter-worker:latest";
 };

@@ -19,6 +19,7 @@
 #include "common/unique_fd.h"
 #include "gateway/auth.h"
 #include "gateway/http_server.h"
+#include "gateway/url_transfers.h"
 #include "jupyter/kernel_hub.h"
 #include "pool/pool.h"
 #include "sandbox/docker_launcher.h"
@@ -97,6 +98,25 @@ common::Result<void> AcceptLimits(const sandbox::NamespacesHost& host, bool acce
   }
   spdlog::warn("running with limits that are NOT enforced: {}", list);
   return {};
+}
+
+// URL import and export: the request forgery policy with the operator's exceptions, the
+// trust store, the limits.
+common::Result<std::shared_ptr<gateway::UrlTransfers>> MakeUrlTransfers(const ServeOptions& o,
+                                                                        asio::io_context& io) {
+  auto allowlist = fetch::UrlAllowlist::Parse(o.url_allow);
+  if (!allowlist) return std::unexpected(allowlist.error());
+  fetch::Config config;
+  config.allowlist = std::move(*allowlist);
+  config.ca_file = o.url_ca_file;
+  auto fetcher = fetch::Fetcher::Create(std::move(config));
+  if (!fetcher) return std::unexpected(fetcher.error());
+  gateway::UrlTransferOptions options;
+  options.concurrency = o.url_concurrency;
+  options.limits.max_bytes = static_cast<std::uint64_t>(o.max_file_mb) << 20;
+  options.limits.total_timeout = Ms(o.url_timeout);
+  options.limits.connect_timeout = std::min(options.limits.connect_timeout, Ms(o.url_timeout));
+  return std::make_shared<gateway::UrlTransfers>(io, std::move(*fetcher), options);
 }
 
 common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptions& o) {
@@ -273,6 +293,9 @@ int Serve(const ServeOptions& o) {
   sc.router.token = *token;
   sc.router.max_exec_timeout = pc.max_exec_timeout;
   sc.router.max_file_bytes = static_cast<std::uint64_t>(o.max_file_mb) << 20;
+  auto transfers = MakeUrlTransfers(o, io);
+  if (!transfers) return fail(transfers.error().message);
+  sc.router.url_transfers = *transfers;
   gateway::HttpServer server(io, sc, pool);
   auto port = server.Start();
   if (!port) return fail(port.error().message);

@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "gateway/api.h"
 #include "gateway/file_routes.h"
+#include "gateway/url_files.h"
 
 namespace gateway {
 namespace {
@@ -16,9 +17,14 @@ struct Route {
 };
 
 constexpr Route kRoutes[] = {
-    {"/execute", "POST", true},   {"/release", "POST", true},
-    {"/status", "GET", true},     {"/files", "GET PUT DELETE", true},
-    {"/files/list", "GET", true}, {"/health", "GET", false},
+    {"/execute", "POST", true},
+    {"/release", "POST", true},
+    {"/status", "GET", true},
+    {"/files", "GET PUT DELETE", true},
+    {"/files/list", "GET", true},
+    {"/api/v1/files", "POST DELETE", true},
+    {"/api/v1/files/export", "POST", true},
+    {"/health", "GET", false},
     {"/", "GET", false},
 };
 
@@ -84,6 +90,8 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
                        });
   }
   if (IsFileRoute(path)) return HandleFileRequest(request, config, sessions, std::move(respond));
+  if (IsUrlFileRoute(path))
+    return HandleUrlFileRequest(request, config, sessions, std::move(respond));
   if (path == "/execute") {
     auto command = ParseExecute(request.body, config);
     if (!command) return respond(ErrorResponse(400, command.error().message));

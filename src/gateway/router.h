@@ -18,11 +18,13 @@
 
 namespace gateway {
 
+class UrlTransfers;  // url_transfers.h
+
 struct HttpRequest {
   std::string method;                     // "GET", "POST", ...
   std::string target;                     // path, possibly with a query string
   std::optional<std::string> auth_token;  // X-Auth-Token, when present
-  std::string body;  // empty for a streamed upload (its bytes go to a BodySink)
+  std::string body;      // empty for a streamed upload (its bytes go to a BodySink)
   std::uint64_t id = 0;  // unique per server run; lets the connection abandon the request
   std::optional<std::string> range;  // Range, when present
   std::string content_type;          // Content-Type ("" when absent)
@@ -62,6 +64,8 @@ struct RouterConfig {
   std::size_t max_user_bytes = 256;
   std::uint64_t max_file_bytes = 100ull << 20;  // per uploaded file (--max-file-mb)
   std::size_t max_list_entries = 1000;          // per GET /files/list
+  // URL import and export (/api/v1/files); null: those routes answer 501.
+  std::shared_ptr<UrlTransfers> url_transfers = nullptr;
 };
 
 void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool::Sessions& sessions,

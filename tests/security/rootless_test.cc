@@ -130,6 +130,15 @@ print(json.dumps(res))
     }
   }
   EXPECT_NE(server.Log().find("NOT enforced"), std::string::npos) << server.Log();
+
+  // No workspace rootless (yet): the file routes say so, and the kernel keeps its home as
+  // its working directory instead of an empty, read-only /sandbox.
+  HttpReply files = client.Request("GET", "/files/list?user_uuid=alice", "",
+                                   {{"X-Auth-Token", client.token()}});
+  EXPECT_EQ(files.status, 501) << files.body;
+  HttpReply cwd = client.Execute("alice", "import os; print(os.getcwd())");
+  EXPECT_EQ(cwd.Json()["stdout"], "/home/sandbox\n") << cwd.body;
+  EXPECT_FALSE(cwd.Json().contains("files")) << cwd.body;
 }
 
 }  // namespace
