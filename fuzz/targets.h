@@ -40,6 +40,10 @@ void FuzzWorkspacePath(std::string_view input);
 // parser, then its `path` and `range` values through their parsers.
 void FuzzFileQuery(std::string_view input);
 
+// An upload form's body (boundary "fuzzB"), byte 0 choosing a chunk size, through the
+// multipart reader whole and in chunks.
+void FuzzMultipart(std::string_view input);
+
 struct Target {
   const char* name;  // the directory name under fuzz/corpus and fuzz/crashes
   void (*entry)(std::string_view);
@@ -53,6 +57,7 @@ inline constexpr Target kTargets[] = {
     {"zmtp", FuzzZmtp},
     {"workspace_path", FuzzWorkspacePath},
     {"file_query", FuzzFileQuery},
+    {"multipart", FuzzMultipart},
 };
 
 }  // namespace fuzz

@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
-read -r -a targets <<<"${FUZZ_TARGETS:-http_request router api_json jupyter_wire zmtp workspace_path file_query}"
+read -r -a targets <<<"${FUZZ_TARGETS:-http_request router api_json jupyter_wire zmtp workspace_path file_query multipart}"
 # Room for the server's 16 KiB header limit and a deeply nested kernel message; requests
 # that reach the router and JSON bodies need less.
 declare -A max_len=([http_request]=65536 [router]=16384 [api_json]=16384 [jupyter_wire]=65536
-  [zmtp]=16384 [workspace_path]=9000 [file_query]=17000)
+  [zmtp]=16384 [workspace_path]=9000 [file_query]=17000
+  [multipart]=65536)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz

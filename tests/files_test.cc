@@ -172,6 +172,29 @@ TEST_F(FilesTest, BadRequestsAreRefusedClearly) {
   EXPECT_EQ(anonymous.status, 401);
 }
 
+TEST_F(FilesTest, ABrowserFormUploadsSeveralFiles) {
+  const std::string csv = "a,b\n1,2\n", bin = RandomBytes(300000, 5);
+  const std::string body =
+      "------WebKitFormBoundaryQ7\r\nContent-Disposition: form-data; name=\"files\"; "
+      "filename=\"data.csv\"\r\nContent-Type: text/csv\r\n\r\n" +
+      csv +
+      "\r\n------WebKitFormBoundaryQ7\r\nContent-Disposition: form-data; name=\"files\"; "
+      "filename=\"blob.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n" +
+      bin + "\r\n------WebKitFormBoundaryQ7--\r\n";
+  const std::string request =
+      "POST /files/upload?user_uuid=form&path=/sandbox/up HTTP/1.1\r\nHost: t\r\n"
+      "Connection: close\r\nX-Auth-Token: " +
+      server_->token() +
+      "\r\nContent-Type: multipart/form-data; boundary=----WebKitFormBoundaryQ7\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string reply = server_->Client().RawWithoutShutdown(request);
+  ASSERT_EQ(reply.rfind("HTTP/1.1 201", 0), 0u) << reply.substr(0, 300);
+  EXPECT_NE(reply.find(Sha256Hex(bin)), std::string::npos) << reply.substr(0, 600);
+  EXPECT_EQ(Get("form", "up/data.csv").body, csv);
+  EXPECT_TRUE(Get("form", "up/blob.bin").body == bin);
+}
+
 TEST_F(FilesTest, TooLargeIsRefusedBeforeTheBody) {
   // Declared larger than --max-file-mb: 413 from the head, nothing written.
   const std::string raw =

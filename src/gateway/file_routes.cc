@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "gateway/api.h"
 #include "gateway/byte_range.h"
 #include "gateway/content_type.h"
+#include "gateway/multipart_reader.h"
 #include "gateway/query.h"
 #include "workspace/workspace.h"
 
@@ -172,9 +174,118 @@ class FileUpload final : public BodySink {
   pool::Sessions& sessions_;
 };
 
+// POST /files/upload: each file part of a multipart/form-data body becomes DIR/<its file
+// name>, written like PUT /files (atomic per file); other fields are ignored.
+class FormUpload final : public BodySink, public MultipartHandler {
+ public:
+  FormUpload(std::string boundary, workspace::Components dir, const RouterConfig& config,
+             std::string user, std::shared_ptr<sandbox::HostWorkspace> ws, pool::Sessions& sessions)
+      : reader_(std::move(boundary), *this),
+        dir_(std::move(dir)),
+        max_file_bytes_(config.max_file_bytes),
+        user_(std::move(user)),
+        ws_(std::move(ws)),
+        sessions_(sessions) {}
+  ~FormUpload() override {
+    if (!done_.empty()) sessions_.WorkspaceChanged(user_);
+  }
+
+  std::optional<HttpResponse> Write(std::string_view chunk) override {
+    if (auto fed = reader_.Feed(chunk); !fed) return Failure(fed.error());
+    return std::nullopt;
+  }
+
+  void Finish(std::function<void(HttpResponse)> respond) override {
+    if (auto finished = reader_.Finish(); !finished) return respond(Failure(finished.error()));
+    HttpResponse response;
+    response.status = 201;
+    response.body = json{{"files", done_}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    respond(std::move(response));
+  }
+
+  common::Result<void> OnPartBegin(const PartHead& head) override {
+    writer_.reset();
+    if (!head.filename) return {};  // a plain field
+    std::string name = *head.filename;
+    // Some browsers send the client's whole path: keep its last component.
+    if (const std::size_t cut = name.find_last_of("/\\"); cut != std::string::npos)
+      name.erase(0, cut + 1);
+    if (!workspace::IsValidComponent(name)) {
+      return common::Fail("The form's file part \"" + common::Printable(name, 100) +
+                          "\" has no usable file name");
+    }
+    path_ = dir_;
+    path_.push_back(name);
+    workspace::WriteOptions options;
+    options.max_bytes = max_file_bytes_;
+    options.owner = ws_->Owner();
+    auto writer = workspace::BeginWrite(ws_->RootFd(), path_, options);
+    if (!writer) return Fs(writer.error());
+    writer_.emplace(std::move(*writer));
+    return {};
+  }
+
+  common::Result<void> OnPartData(std::string_view bytes) override {
+    if (!writer_) return {};
+    if (auto written = writer_->Write(bytes); !written) return Fs(written.error());
+    return {};
+  }
+
+  common::Result<void> OnPartEnd() override {
+    if (!writer_) return {};
+    auto committed = writer_->Commit();
+    writer_.reset();
+    if (!committed) return Fs(committed.error());
+    json entry = PathFields(workspace::DisplayPath(path_));
+    entry["size"] = committed->size;
+    entry["sha256"] = committed->sha256;
+    done_.push_back(std::move(entry));
+    return {};
+  }
+
+ private:
+  common::Result<void> Fs(const workspace::FsError& error) {
+    fs_error_ = error;
+    return common::Fail(error.message);
+  }
+  HttpResponse Failure(const common::Error& error) const {
+    if (fs_error_) return FsErrorResponse(*fs_error_);
+    return ErrorResponse(400, error.message);
+  }
+
+  MultipartReader reader_;
+  workspace::Components dir_;
+  std::uint64_t max_file_bytes_;
+  std::string user_;
+  std::shared_ptr<sandbox::HostWorkspace> ws_;
+  pool::Sessions& sessions_;
+  workspace::Components path_;
+  std::optional<workspace::AtomicWriter> writer_;
+  std::optional<workspace::FsError> fs_error_;
+  json done_ = json::array();
+};
+
 }  // namespace
 
 bool IsFileRoute(std::string_view path) { return path == "/files" || path == "/files/list"; }
+
+void BeginFormUpload(
+    const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
+    std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready) {
+  auto query = ParseFileQuery(head, config, workspace::PathUse::kDirectory);
+  if (!query) return ready(nullptr, ErrorResponse(400, query.error().message));
+  auto boundary = FormBoundary(head.content_type);
+  if (!boundary) return ready(nullptr, ErrorResponse(400, boundary.error().message));
+  const std::string user = query->user;
+  sessions.OpenWorkspace(
+      user, [&config, &sessions, query = std::move(*query), boundary = std::move(*boundary),
+             ready = std::move(ready)](pool::WorkspaceGrant grant) {
+        if (auto refused = Refusal(grant)) return ready(nullptr, std::move(*refused));
+        ready(std::make_unique<FormUpload>(boundary, query.path, config, query.user,
+                                           std::move(grant.workspace), sessions),
+              std::nullopt);
+      });
+}
 
 void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
                        pool::Sessions& sessions, std::function<void(HttpResponse)> respond) {
@@ -195,6 +306,8 @@ void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
 void BeginFileUpload(
     const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
     std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready) {
+  if (PathOf(head) == "/files/upload")
+    return BeginFormUpload(head, config, sessions, std::move(ready));
   auto query = ParseFileQuery(head, config, workspace::PathUse::kFile);
   if (!query) return ready(nullptr, ErrorResponse(400, query.error().message));
   const std::string user = query->user;
@@ -210,6 +323,11 @@ void BeginFileUpload(
                                        query.user, std::move(grant.workspace), sessions),
           std::nullopt);
   });
+}
+
+std::uint64_t UploadBodyLimit(const HttpRequest& head, const RouterConfig& config) {
+  return PathOf(head) == "/files/upload" ? config.max_file_bytes + (1u << 20)
+                                         : config.max_file_bytes;
 }
 
 }  // namespace gateway

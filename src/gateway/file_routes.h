@@ -3,6 +3,8 @@
 //   GET /files/list?user_uuid=U&path=DIR     the directory's entries (bounded, says when cut)
 //   DELETE /files?user_uuid=U&path=P         204 (a directory with recursive=true)
 //   PUT /files?user_uuid=U&path=P            the raw body, streamed into an atomic write: 201
+//   POST /files/upload?user_uuid=U&path=DIR  multipart/form-data (browsers): each file part
+//                                            written as DIR/<its file name>, the same way: 201
 // A call for a user without a session creates it (Sessions::OpenWorkspace). Paths are
 // absolute under /sandbox or relative to it (workspace/client_path.h); the work on the
 // workspace goes through ci_workspace, which never follows a link the kernel planted.
@@ -27,9 +29,18 @@ bool IsFileRoute(std::string_view path);
 void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
                        pool::Sessions& sessions, std::function<void(HttpResponse)> respond);
 
-// PUT /files: see BeginUpload in router.h.
+// PUT /files and POST /files/upload: see BeginUpload in router.h.
 void BeginFileUpload(
     const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
     std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready);
+
+// POST /files/upload (called by BeginFileUpload).
+void BeginFormUpload(
+    const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
+    std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready);
+
+// Largest body an upload may have: the file for PUT, the whole form (its files, fields and
+// framing) for POST /files/upload.
+std::uint64_t UploadBodyLimit(const HttpRequest& head, const RouterConfig& config);
 
 }  // namespace gateway

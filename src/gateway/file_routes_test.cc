@@ -86,7 +86,8 @@ class FileRoutesTest : public ::testing::Test {
   }
 
   HttpResponse Send(const std::string& method, const std::string& target, std::string body = {},
-                    std::optional<std::string> range = std::nullopt) {
+                    std::optional<std::string> range = std::nullopt,
+                    std::string content_type = {}) {
     HttpRequest request;
     request.method = method;
     request.target = target;
@@ -94,6 +95,7 @@ class FileRoutesTest : public ::testing::Test {
     request.body = std::move(body);
     request.id = ++next_id_;
     request.range = std::move(range);
+    request.content_type = std::move(content_type);
     int responses = 0;
     HttpResponse response;
     HandleRequest(request, config_, sessions_, [&](HttpResponse r) {
@@ -229,6 +231,41 @@ TEST_F(FileRoutesTest, TooLargeLeavesNothing) {
   const HttpResponse put = Send("PUT", "/files?user_uuid=u&path=big.bin", std::string(11, 'x'));
   EXPECT_EQ(put.status, 413) << put.body;
   EXPECT_TRUE(fs::is_empty(root_));
+}
+
+TEST_F(FileRoutesTest, AMultipartFormWritesEachFilePart) {
+  const std::string type = "multipart/form-data; boundary=----b0undary";
+  const std::string body =
+      "------b0undary\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nignored\r\n"
+      "------b0undary\r\nContent-Disposition: form-data; name=\"file\"; "
+      "filename=\"C:\\Users\\me\\data.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\r\n1,2\r\n"
+      "------b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.bin\"\r\n\r\n"
+      "\x02\x01\r\n------b0undary--\r\n";
+  const HttpResponse r =
+      Send("POST", "/files/upload?user_uuid=u&path=in", body, std::nullopt, type);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json files = Body(r)["files"];
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0]["path"], "/sandbox/in/data.csv");
+  EXPECT_EQ(files[0]["size"], 8);
+  EXPECT_EQ(files[1]["path"], "/sandbox/in/x.bin");
+  EXPECT_EQ(Sent(Send("GET", "/files?user_uuid=u&path=in/data.csv")), "a,b\r\n1,2");
+  EXPECT_EQ(sessions_.changed.size(), 1u);
+  // Not multipart, no usable name, a broken body: 400, and nothing of a broken part is left.
+  EXPECT_EQ(Send("POST", "/files/upload?user_uuid=u", body, std::nullopt, "text/plain").status,
+            400);
+  const std::string dotdot =
+      "--b\r\nContent-Disposition: form-data; name=f; filename=\"..\"\r\n\r\nx\r\n--b--";
+  EXPECT_EQ(Send("POST", "/files/upload?user_uuid=u", dotdot, std::nullopt,
+                 "multipart/form-data; boundary=b")
+                .status,
+            400);
+  const std::string cut = "--b\r\nContent-Disposition: form-data; name=f; filename=cut\r\n\r\nxx";
+  EXPECT_EQ(Send("POST", "/files/upload?user_uuid=u", cut, std::nullopt,
+                 "multipart/form-data; boundary=b")
+                .status,
+            400);
+  EXPECT_FALSE(fs::exists(root_ / "cut"));
 }
 
 TEST_F(FileRoutesTest, RefusalsAndTheToken) {

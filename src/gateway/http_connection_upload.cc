@@ -5,6 +5,7 @@
 // (a 1 GiB upload takes longer than one request's deadline, a stalled one does not last).
 #include <boost/asio/write.hpp>
 
+#include "gateway/file_routes.h"
 #include "gateway/http_connection.h"
 
 namespace gateway {
@@ -21,7 +22,7 @@ constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 void HttpConnection::BeginStreamedUpload() {
   const ServerConfig& config = host_->Config();
-  const std::uint64_t max = config.router.max_file_bytes;
+  const std::uint64_t max = UploadBodyLimit(request_, config.router);
   if (const auto length = parser_->content_length(); length && *length > max) {
     return Reply(ErrorResponse(413, "File exceeds the limit of " + std::to_string(max) +
                                         " bytes (--max-file-mb)"),
@@ -42,7 +43,7 @@ void HttpConnection::OnUploadReady(std::unique_ptr<BodySink> sink,
   sink_ = std::move(sink);
   upload_.emplace(std::move(*parser_));
   parser_.reset();
-  upload_->body_limit(host_->Config().router.max_file_bytes);
+  upload_->body_limit(UploadBodyLimit(request_, host_->Config().router));
   upload_chunk_ = std::make_unique<char[]>(kUploadChunk);
   // Nothing read into the chunk yet (an empty body is done already).
   upload_->get().body().data = upload_chunk_.get();
@@ -79,10 +80,11 @@ void HttpConnection::OnUploadChunk(beast::error_code ec) {
     sink_.reset();  // nothing of a broken upload is left
     upload_chunk_.reset();
     if (ec == http::error::body_limit) {
-      return Reply(ErrorResponse(413, "File exceeds the limit of " +
-                                          std::to_string(host_->Config().router.max_file_bytes) +
-                                          " bytes (--max-file-mb)"),
-                   false);
+      return Reply(
+          ErrorResponse(413, "File exceeds the limit of " +
+                                 std::to_string(UploadBodyLimit(request_, host_->Config().router)) +
+                                 " bytes (--max-file-mb)"),
+          false);
     }
     return OnReadError(ec);
   }

@@ -22,6 +22,7 @@ constexpr Route kRoutes[] = {
     {"/status", "GET", true},
     {"/files", "GET PUT DELETE", true},
     {"/files/list", "GET", true},
+    {"/files/upload", "POST", true},
     {"/api/v1/files", "POST DELETE", true},
     {"/api/v1/files/export", "POST", true},
     {"/health", "GET", false},
@@ -134,7 +135,8 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
 }
 
 bool IsStreamedUpload(const HttpRequest& head) {
-  return head.method == "PUT" && PathOf(head) == "/files";
+  return (head.method == "PUT" && PathOf(head) == "/files") ||
+         (head.method == "POST" && PathOf(head) == "/files/upload");
 }
 
 void BeginUpload(
