@@ -5,7 +5,8 @@
 //   sudo build/default/bench/run_all [--quick] [--scenarios=a,b] [--backends=a,b]
 //                                    [--scale=F] [--capacity-hold=S] [--out=DIR]
 //
-// Scenarios: latency, sandbox, throughput, capacity, acquisition, interrupt, memory, streaming.
+// Scenarios: latency, sandbox, throughput, capacity, acquisition, interrupt, memory, streaming,
+// files.
 // Without --backends: every backend this host has (namespaces as root, none, docker with the
 // worker image), or with --quick only the default one.
 #include <fcntl.h>
@@ -43,10 +44,15 @@ using bench::Section;
 
 // In run order: throughput and capacity are adjacent because they share one warm pool.
 const std::vector<std::pair<std::string, std::function<Section(const RunConfig&)>>> kScenarios = {
-    {"latency", bench::RunLatency},         {"sandbox", bench::RunSandbox},
-    {"throughput", bench::RunThroughput},   {"capacity", bench::RunCapacity},
-    {"acquisition", bench::RunAcquisition}, {"interrupt", bench::RunInterrupt},
-    {"memory", bench::RunMemory},           {"streaming", bench::RunStreaming},
+    {"latency", bench::RunLatency},
+    {"sandbox", bench::RunSandbox},
+    {"throughput", bench::RunThroughput},
+    {"capacity", bench::RunCapacity},
+    {"acquisition", bench::RunAcquisition},
+    {"interrupt", bench::RunInterrupt},
+    {"memory", bench::RunMemory},
+    {"streaming", bench::RunStreaming},
+    {"files", bench::RunFiles},
 };
 
 std::vector<std::string> Split(const std::string& list) {
@@ -130,7 +136,7 @@ std::string Revision() {
 int Usage(const char* self) {
   std::fprintf(stderr,
                "usage: %s [--quick] [--scenarios=latency,sandbox,throughput,acquisition,interrupt,"
-               "capacity,memory,streaming]\n"
+               "capacity,memory,streaming,files]\n"
                "          [--backends=namespaces,none,docker] [--scale=F] "
                "[--capacity-hold=SECONDS (0: wait for all)] [--out=DIR]\n",
                self);

@@ -16,6 +16,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 constexpr std::size_t kUploadChunk = 256u << 10;
+constexpr std::size_t kReadRoom = 64u << 10;
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
@@ -45,6 +46,9 @@ void HttpConnection::OnUploadReady(std::unique_ptr<BodySink> sink,
   parser_.reset();
   upload_->body_limit(UploadBodyLimit(request_, host_->Config().router));
   upload_chunk_ = std::make_unique<char[]>(kUploadChunk);
+  // Beast reads at most the buffer's free capacity (and at least 512 bytes) per call: without
+  // room, an upload arrives 512 bytes per system call.
+  buffer_.reserve(kReadRoom);
   // Nothing read into the chunk yet (an empty body is done already).
   upload_->get().body().data = upload_chunk_.get();
   upload_->get().body().size = kUploadChunk;
@@ -98,6 +102,7 @@ void HttpConnection::OnUploadChunk(beast::error_code ec) {
   if (!upload_->is_done()) return DoReadUploadChunk();
   const bool keep_alive = upload_->get().keep_alive();
   upload_chunk_.reset();
+  buffer_.shrink_to_fit();
   std::unique_ptr<BodySink> sink = std::move(sink_);
   upload_.reset();
   stream_.expires_never();

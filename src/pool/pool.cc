@@ -486,10 +486,8 @@ void Pool::OpenWorkspace(const std::string& user, std::function<void(WorkspaceGr
   Session& session = p.SessionFor(user);
   session.last_active = std::chrono::steady_clock::now();
   session.holds_files = true;
-  // As for an execution, the session gets its worker now; the file call does not wait for it.
-  if (session.worker == 0 && !session.waiting) p.AcquireWorker(session);
-  if (Session* again = p.FindSession(user); again != nullptr && again->workspace)
-    again->workspace->Open(std::move(done));
+  // A file call takes no worker: the session's first execution does, as it would anyway.
+  session.workspace->Open(std::move(done));
 }
 
 void Pool::WorkspaceChanged(const std::string& user) {

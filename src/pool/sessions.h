@@ -91,8 +91,8 @@ class Sessions {
   // is still called once. Unknown tickets are ignored.
   virtual void Abandon(std::uint64_t /*ticket*/) {}
   virtual PoolStatus Status() const = 0;
-  // The user's workspace, creating the session (and starting its worker) when there is none,
-  // as Execute does. The grant stays usable while held, even if the session ends meanwhile
+  // The user's workspace, creating the session (with its workspace, not yet a worker: the
+  // first Execute takes one) when there is none. The grant stays usable while held, even if the session ends meanwhile
   // (its files are then gone: the workspace is unmounted when the session ends).
   virtual void OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) = 0;
   // The gateway changed the user's workspace (an upload, a deletion): those changes are not
