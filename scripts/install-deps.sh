@@ -20,6 +20,8 @@ packages=(
   docker.io debootstrap
   # examples
   python3-httpx
+  # the test page's browser test (headless, through chromedriver)
+  chromium chromium-driver
   # fuzzing (clang 19: the first Debian 12 clang whose C++23 mode enables libstdc++'s
   # <expected>; llvm-19 for llvm-symbolizer in crash reports)
   clang-19 libclang-rt-19-dev llvm-19
