@@ -286,6 +286,41 @@ TEST_F(FilesTest, LinksAndSpecialFilesPlantedByTheKernelAreNeverFollowed) {
   fs::remove_all(dir);
 }
 
+TEST_F(FilesTest, OddNamesSparseFilesAndDeepTreesAreHandled) {
+  // Names with any bytes, a sparse file larger than the workspace (256 MiB), a deep tree.
+  HttpReply made = Run("odd",
+                       "import os\n"
+                       "open(b'bad\\xffname\\n.txt', 'wb').write(b'odd')\n"
+                       "with open('sparse.bin', 'wb') as f:\n"
+                       "    f.truncate(900 << 20)\n"
+                       "    f.seek(500 << 20); f.write(b'middle')\n"
+                       "d = 'deep'\n"
+                       "for i in range(200):\n"
+                       "    d += '/d'\n"
+                       "os.makedirs(d)\n");
+  ASSERT_EQ(made.status, 200) << made.body.substr(0, 500);
+  bool saw_encoded = false;
+  const auto made_json = made.Json();
+  for (const auto& f : made_json["files"]) {
+    if (f.contains("encoded_path")) {
+      saw_encoded = true;
+      EXPECT_EQ(f["encoded_path"], "/sandbox/bad%FFname%0A.txt");
+      HttpReply odd = Get("odd", f["encoded_path"].get<std::string>());
+      EXPECT_EQ(odd.body, "odd");
+    }
+  }
+  EXPECT_TRUE(saw_encoded) << made.body.substr(0, 500);
+  HttpReply middle = Get("odd", "sparse.bin", {{"Range", "bytes=524288000-524288005"}});
+  EXPECT_EQ(middle.status, 206);
+  EXPECT_EQ(middle.body, "middle");
+  EXPECT_EQ(middle.headers["content-range"], "bytes 524288000-524288005/943718400");
+  HttpReply list = server_->Client().Get("/files/list?user_uuid=odd");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_EQ(Delete("odd", "path=deep&recursive=true").status, 409) << "deeper than the bound";
+  HttpReply after = Run("odd", "import shutil; shutil.rmtree('deep'); print('ok')");
+  EXPECT_EQ(after.Json()["stdout"], "ok\n");
+}
+
 TEST_F(FilesTest, AFullWorkspaceAnswers507AndKeepsWhatItHad) {
   if (TestSandbox() == "none") GTEST_SKIP() << "--sandbox=none workspaces are not limited";
   ServerProcess small({"--min-idle", "0", "--workspace-mb", "8", "--workspace-inodes", "64"});

@@ -1003,6 +1003,17 @@ TEST_F(PoolWorkspaceTest, AFileCallCreatesTheSessionAndItStaysWithoutAWorker) {
   EXPECT_EQ(pool_->Status().sessions, 2u);
 }
 
+TEST_F(PoolWorkspaceTest, ReapingAnIdleSessionRemovesItsWorkspace) {
+  StartPool(Config(0));
+  const auto ws = Workspace("idle");
+  ASSERT_TRUE(ws);
+  Write(ws->Path() / "f", "x");
+  pool_->ReapIdle(Clock::now() + std::chrono::hours(2));
+  JoinBlocking();
+  EXPECT_EQ(pool_->Status().sessions, 0u);
+  EXPECT_FALSE(std::filesystem::exists(ws->Path()));
+}
+
 TEST_F(PoolWorkspaceTest, AWorkerTheWorkspaceCannotBeAttachedToIsReplacedAndTheQueueTold) {
   StartPool(Config(1));
   ASSERT_TRUE(MakeReady(1));
