@@ -247,6 +247,28 @@ TEST_F(ExecuteTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(r.Json()["result_text"], "2");
 }
 
+TEST_F(ExecuteTest, UsageComesFromTheWorkersCgroup) {
+  const HttpClient c = client();
+  // Half a second of the kernel's own CPU time, however loaded the machine is.
+  auto busy = c.Execute(
+      "usage", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass");
+  ASSERT_EQ(busy.status, 200) << busy.body;
+  if (testing_support::TestSandbox() == "none") {
+    EXPECT_FALSE(busy.Json().contains("usage")) << "no cgroup to ask";
+    return;
+  }
+  const auto usage = busy.Json()["usage"];
+  ASSERT_TRUE(usage.is_object()) << busy.body;
+  EXPECT_GE(usage["cpu_ms"].get<double>(), 490) << usage;
+  EXPECT_LT(usage["cpu_ms"].get<double>(), 1500) << usage;
+  auto big = c.Execute("usage", "x = bytearray(150 << 20)");
+  ASSERT_EQ(big.status, 200) << big.body;
+  EXPECT_GE(big.Json()["usage"]["peak_memory_mb"].get<double>(), 150) << big.body;
+  auto idle = c.Execute("usage", "del x");
+  auto small = c.Execute("usage", "1");
+  EXPECT_LT(small.Json()["usage"]["cpu_ms"].get<double>(), 250) << small.body;
+}
+
 TEST(SlowClientTest, IncompleteRequestIsCutOffAfterTheReadTimeout) {
   ServerProcess server({"--min-idle", "0", "--read-timeout", "1"});
   ASSERT_TRUE(server.ok()) << server.Log();

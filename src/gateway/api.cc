@@ -124,6 +124,10 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome) {
   body["state_preserved"] = outcome.state_preserved;
   body["truncated"] = r.truncated;
   if (!outcome.notice.empty()) body["notice"] = outcome.notice;
+  if (outcome.usage) {
+    body["usage"] = {{"cpu_ms", std::round(outcome.usage->cpu_ms * 10) / 10},
+                     {"peak_memory_mb", std::round(outcome.usage->peak_memory_mb * 10) / 10}};
+  }
   if (outcome.files) {
     json files = json::array();
     for (const workspace::FileChange& change : outcome.files->changes) {

@@ -39,6 +39,7 @@ struct Running {
   bool killed_on_timeout = false;  // the interrupt did not take; the worker is being destroyed
   bool abandoned = false;          // the client went away and an interrupt was sent
   std::string died;                // set when the kernel died during this execution
+  std::optional<sandbox::ResourceUsage> usage_before;  // the worker's, as the execution started
 };
 
 struct Session {
@@ -188,6 +189,10 @@ struct Pool::Impl {
     running.timer->async_wait([this, user, exec_id](const boost::system::error_code& ec) {
       if (!ec) OnDeadline(user, exec_id);
     });
+    if (const auto sandbox = workers.SandboxOf(worker)) {
+      sandbox->ResetPeakMemory();
+      running.usage_before = sandbox->Usage();
+    }
     std::string code = std::move(running.job.command.code);
     session.running = std::move(running);
     workers.SetExecuting(worker, true);
@@ -257,9 +262,20 @@ struct Pool::Impl {
       if (session->worker != 0) workers.Destroy(std::exchange(session->worker, 0), running.died);
     }
     workers.SetExecuting(session->worker, false);
+    std::optional<ExecuteOutcome::Usage> usage;
+    if (const auto sandbox = workers.SandboxOf(session->worker); sandbox && running.usage_before) {
+      if (const auto after = sandbox->Usage()) {
+        usage = ExecuteOutcome::Usage{
+            static_cast<double>(after->cpu_ns -
+                                std::min(after->cpu_ns, running.usage_before->cpu_ns)) /
+                1e6,
+            static_cast<double>(after->peak_memory_bytes) / (1024.0 * 1024.0)};
+      }
+    }
     ExecuteOutcome out = FinishedOutcome(running.timeout, running.timed_out,
                                          running.killed_on_timeout, running.died);
     out.duration = std::chrono::duration_cast<milliseconds>(now - running.started);
+    out.usage = usage;
     if (!out.state_preserved) out.detail += FilesKept(*session);
     spdlog::debug("user \"{}\": execution {} in {} ms: {}{}", common::Printable(user, 64), exec_id,
                   out.duration.count(), result.status.empty() ? "no reply" : result.status,

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -75,6 +76,7 @@ class SandboxState {
     if (fail_attach_) return common::Fail("fake attach failure");
     return {};
   }
+  mutable std::atomic<std::uint64_t> cpu_ns{0};  // grows 7 ms at every read
   int attaches() const {
     std::lock_guard lock(mu_);
     return attaches_;
@@ -106,6 +108,9 @@ class FakeSandbox final : public sandbox::Sandbox {
   std::optional<int> ExitStatus() override { return state_->status(); }
   common::Result<void> AttachWorkspace(sandbox::HostWorkspace& workspace) override {
     return state_->Attach(workspace);
+  }
+  std::optional<sandbox::ResourceUsage> Usage() const override {
+    return sandbox::ResourceUsage{state_->cpu_ns.fetch_add(7'000'000), 42u << 20};
   }
   std::string Describe() const override { return "fake"; }
 
@@ -412,6 +417,17 @@ TEST_F(PoolTest, NewUserGetsAnIdleWorkerAtOnceAndThePoolRefills) {
   EXPECT_EQ(reply->outcome.result.stdout_text, "2\n");
   EXPECT_TRUE(reply->outcome.state_preserved);
   EXPECT_TRUE(reply->outcome.notice.empty());
+}
+
+TEST_F(PoolTest, UsageIsTheSandboxsDifferenceOverTheExecution) {
+  StartPool(Config(1));
+  ASSERT_TRUE(MakeReady(1));
+  auto reply = Exec("alice");
+  transport_.Complete(1, Ok());
+  ASSERT_TRUE(reply->done());
+  ASSERT_TRUE(reply->outcome.usage.has_value());
+  EXPECT_DOUBLE_EQ(reply->outcome.usage->cpu_ms, 7.0);  // one read before, one after
+  EXPECT_DOUBLE_EQ(reply->outcome.usage->peak_memory_mb, 42.0);
 }
 
 TEST_F(PoolTest, SameUserKeepsItsWorker) {

@@ -50,6 +50,12 @@ struct ExecuteOutcome {
   // What the execution created, modified or deleted in the session's workspace; absent when
   // the session has none (the backend gives none) or the execution did not run.
   std::optional<workspace::ChangeList> files;
+  // What the execution used, from the worker's cgroup; absent where the backend cannot tell.
+  struct Usage {
+    double cpu_ms = 0;          // CPU time of everything in the sandbox during the execution
+    double peak_memory_mb = 0;  // the sandbox's peak memory during it (MiB)
+  };
+  std::optional<Usage> usage;
 };
 
 enum class WorkspaceRefusal {
@@ -92,8 +98,9 @@ class Sessions {
   virtual void Abandon(std::uint64_t /*ticket*/) {}
   virtual PoolStatus Status() const = 0;
   // The user's workspace, creating the session (with its workspace, not yet a worker: the
-  // first Execute takes one) when there is none. The grant stays usable while held, even if the session ends meanwhile
-  // (its files are then gone: the workspace is unmounted when the session ends).
+  // first Execute takes one) when there is none. The grant stays usable while held, even if the
+  // session ends meanwhile (its files are then gone: the workspace is unmounted when the session
+  // ends).
   virtual void OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) = 0;
   // The gateway changed the user's workspace (an upload, a deletion): those changes are not
   // reported as the next execution's.

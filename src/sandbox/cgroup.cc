@@ -22,8 +22,9 @@ constexpr const char* kGroup = "code-interpreter";
 struct Layout {
   bool v2 = false;
   bool delegated = false;          // v2, the gateway's own group, delegated to an ordinary user
-  std::vector<std::string> roots;  // v2: one root; v1: memory, pids[, cpu]
+  std::vector<std::string> roots;  // v2: one root; v1: memory, pids[, cpu][, cpuacct]
   bool has_cpu = false;
+  int cpuacct = -1;  // v1: the index in roots of the hierarchy with cpuacct.usage, or -1
 };
 
 std::string ReadFile(const fs::path& path) {
@@ -99,6 +100,17 @@ common::Result<Layout> DetectOnce() {
   if (fs::exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")) {
     layout.roots.push_back("/sys/fs/cgroup/cpu");
     layout.has_cpu = true;
+  }
+  // CPU accounting, for each execution's usage: often mounted with cpu ("cpu,cpuacct").
+  const fs::path cpuacct = "/sys/fs/cgroup/cpuacct";
+  if (fs::exists(cpuacct / "cpuacct.usage")) {
+    std::error_code ec;
+    if (layout.has_cpu && fs::equivalent(cpuacct, "/sys/fs/cgroup/cpu", ec)) {
+      layout.cpuacct = 2;
+    } else {
+      layout.roots.push_back(cpuacct.string());
+      layout.cpuacct = static_cast<int>(layout.roots.size()) - 1;
+    }
   }
   return layout;
 }
@@ -224,7 +236,10 @@ common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& scope,
     if (::mkdir(dir.c_str(), 0755) != 0) return common::ErrnoFail("mkdir(" + dir.string() + ")");
     dirs.push_back(dir.string());
   }
-  std::unique_ptr<Cgroup> group(new Cgroup(dirs, layout->v2));
+  const UsageReader usage =
+      layout->v2 ? UsageReader::ForV2(dirs[0])
+                 : UsageReader::ForV1(dirs[0], layout->cpuacct >= 0 ? dirs[layout->cpuacct] : "");
+  std::unique_ptr<Cgroup> group(new Cgroup(dirs, layout->v2, usage));
   if (auto applied = ApplyLimits(*layout, dirs, limits); !applied)
     return std::unexpected(applied.error());
   return group;

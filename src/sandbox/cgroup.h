@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "sandbox/cgroup_usage.h"
 #include "sandbox/limits.h"
 
 namespace sandbox {
@@ -49,12 +50,16 @@ class Cgroup {
   void Remove();
   // True when the memory controller killed a process for running out of memory.
   bool OomKilled() const;
+  // CPU time and peak memory of the group (cgroup_usage.h).
+  const UsageReader& Usage() const { return usage_; }
 
  private:
-  explicit Cgroup(std::vector<std::string> dirs, bool v2) : dirs_(std::move(dirs)), v2_(v2) {}
+  Cgroup(std::vector<std::string> dirs, bool v2, UsageReader usage)
+      : dirs_(std::move(dirs)), v2_(v2), usage_(std::move(usage)) {}
 
   std::vector<std::string> dirs_;  // one per hierarchy; dirs_[0] holds memory
   bool v2_;
+  UsageReader usage_;
 };
 
 }  // namespace sandbox

@@ -99,8 +99,10 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
                           const std::vector<std::string>& argv, unsigned uid,
                           const std::string& init) {
   const Limits& limits = options.limits;
-  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
-                                  std::string("HOME=") + kHomeDir, "PYTHONDONTWRITEBYTECODE=1",
+  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                                  "LANG=C.UTF-8",
+                                  std::string("HOME=") + kHomeDir,
+                                  "PYTHONDONTWRITEBYTECODE=1",
                                   "PYDEVD_DISABLE_FILE_VALIDATION=1",
                                   std::string("CODE_INTERPRETER_WORKSPACE=") + kWorkspaceDir};
   for (const auto& [key, value] : spec.env) env.push_back(key + "=" + value);
@@ -218,8 +220,10 @@ using namespace std::chrono_literals;
 class Container final : public Sandbox {
  public:
   Container(std::shared_ptr<docker::Client> client, std::string id, common::UniqueFd pidfd,
-            std::string worker_dir, unsigned uid, std::function<void()> release_uid)
-      : client_(std::move(client)),
+            std::string worker_dir, unsigned uid, std::function<void()> release_uid,
+            UsageReader usage)
+      : usage_(std::move(usage)),
+        client_(std::move(client)),
         id_(std::move(id)),
         pidfd_(std::move(pidfd)),
         worker_dir_(std::move(worker_dir)),
@@ -266,6 +270,10 @@ class Container final : public Sandbox {
     return oom_;
   }
 
+  // The groups the engine made for the container (found at start from its init's cgroups).
+  std::optional<ResourceUsage> Usage() const override { return usage_.Read(); }
+  void ResetPeakMemory() override { usage_.ResetPeak(); }
+
   // As in the namespaces backend: the files go to the kernel's uid, the tmpfs is moved over
   // the container's /sandbox from inside its mount namespace.
   common::Result<void> AttachWorkspace(HostWorkspace& workspace) override {
@@ -308,6 +316,7 @@ class Container final : public Sandbox {
     status_ = docker::WaitStatusFromExitCode(state->exit_code);
   }
 
+  const UsageReader usage_;
   std::shared_ptr<docker::Client> client_;
   std::string id_;
   common::UniqueFd pidfd_;
@@ -477,7 +486,7 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
   undo_container.Cancel();
   undo_uid.Cancel();
   return std::make_unique<Container>(client_, *id, std::move(exit_fd), spec.dir.string(), uid,
-                                     std::move(release));
+                                     std::move(release), UsageReader::ForProcess(state->pid));
 }
 
 common::Result<std::shared_ptr<HostWorkspace>> DockerLauncher::CreateWorkspace(

@@ -19,6 +19,7 @@
 
 #include "common/result.h"
 #include "jupyter/connection.h"
+#include "sandbox/cgroup_usage.h"
 #include "sandbox/host_workspace.h"
 
 namespace sandbox {
@@ -56,6 +57,11 @@ class Sandbox {
   // setting workspace.Owner() to them). Blocks: called on the blocking executor, at most once,
   // after OnKernelReady and before any of the session's code.
   virtual common::Result<void> AttachWorkspace(HostWorkspace& workspace) = 0;
+  // CPU time of everything in the sandbox since it started, and its peak memory since the
+  // last ResetPeakMemory() (cgroup_usage.h says where the peak cannot be reset); nullopt where
+  // the backend cannot tell. Cheap (a few small file reads): may be called on the io thread.
+  virtual std::optional<ResourceUsage> Usage() const { return std::nullopt; }
+  virtual void ResetPeakMemory() {}
   // True when the kernel was killed for exceeding its memory limit.
   virtual bool OutOfMemory() const { return false; }
   // For logs: "pid 1234", "container 3f2a...".

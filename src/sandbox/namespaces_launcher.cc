@@ -104,13 +104,19 @@ class NamespacedKernel final : public Sandbox {
   }
 
   bool OutOfMemory() const override { return cgroup_ && cgroup_->OomKilled(); }
+  std::optional<ResourceUsage> Usage() const override {
+    return cgroup_ ? cgroup_->Usage().Read() : std::nullopt;
+  }
+  void ResetPeakMemory() override {
+    if (cgroup_) cgroup_->Usage().ResetPeak();
+  }
 
   // Privileged only (NamespacesLauncher::NoWorkspaces says why not rootless).
   common::Result<void> AttachWorkspace(HostWorkspace& workspace) override {
     const workspace::Ownership owner{uid_, uid_};
     auto given = workspace::GiveTree(workspace.RootFd(), owner);
-    if (!given) return common::Fail("giving the workspace to " + Describe() + ": " +
-                                    given.error().message);
+    if (!given)
+      return common::Fail("giving the workspace to " + Describe() + ": " + given.error().message);
     if (given->depth_cut) {
       spdlog::warn("workspace {}: entries deeper than the walk's bound keep their owner",
                    workspace.Path().string());
