@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <string>
 
 #include "support/server_process.h"
@@ -267,6 +268,29 @@ TEST_F(ExecuteTest, UsageComesFromTheWorkersCgroup) {
   auto idle = c.Execute("usage", "del x");
   auto small = c.Execute("usage", "1");
   EXPECT_LT(small.Json()["usage"]["cpu_ms"].get<double>(), 250) << small.body;
+}
+
+TEST(MemoryTest, AllocatingTooMuchFailsTheCellAndKeepsTheSession) {
+  if (testing_support::TestSandbox() == "none") GTEST_SKIP() << "no memory limit without a sandbox";
+  ServerProcess server({"--min-idle", "1", "--memory-mb", "512"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  ASSERT_EQ(c.Execute("m", "keep = 41").status, 200);
+  int kept = 0;
+  const int rounds = 10;
+  for (int i = 0; i < rounds; ++i) {
+    const std::string code =
+        i % 2 == 0 ? "b = bytearray(4 << 30)" : "l = []\nwhile True: l.append(' ' * 10**6)";
+    auto r = c.Execute("m", code, 60);
+    const auto j = r.Json();
+    const bool memory_error = j.contains("error") && j["error"]["ename"] == "MemoryError";
+    if (memory_error && j["state_preserved"] == true) ++kept;
+    c.Execute("m", "l = None");
+  }
+  std::cout << "out-of-memory cells that kept the session: " << kept << "/" << rounds << "\n";
+  EXPECT_GE(kept, 9);
+  auto after = c.Execute("m", "print(keep + 1)");
+  EXPECT_EQ(after.Json()["stdout"], "42\n") << after.body.substr(0, 300);
 }
 
 TEST(SlowClientTest, IncompleteRequestIsCutOffAfterTheReadTimeout) {

@@ -123,6 +123,7 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
   if (o.sandbox == "none") return std::make_unique<sandbox::ProcessLauncher>();
   sandbox::Limits limits;
   limits.memory_bytes = static_cast<std::uint64_t>(o.memory_mb) << 20;
+  limits.data_bytes = sandbox::DataLimitFor(limits.memory_bytes);
   limits.pids = o.pids;
   limits.cpus = o.cpus;
   limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;

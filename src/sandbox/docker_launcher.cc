@@ -109,6 +109,8 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
   const auto memory = static_cast<std::int64_t>(limits.memory_bytes);
   const auto nofile = static_cast<std::int64_t>(limits.open_files);
   const auto fsize = static_cast<std::int64_t>(limits.file_size_bytes);
+  // 0 (no data limit) is "unlimited" for the engine.
+  const auto data = limits.data_bytes > 0 ? static_cast<std::int64_t>(limits.data_bytes) : -1;
   nlohmann::json host = {
       {"NetworkMode", "none"},
       {"ReadonlyRootfs", true},
@@ -141,7 +143,8 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
       {"Ulimits",
        {{{"Name", "core"}, {"Soft", 0}, {"Hard", 0}},
         {{"Name", "nofile"}, {"Soft", nofile}, {"Hard", nofile}},
-        {{"Name", "fsize"}, {"Soft", fsize}, {"Hard", fsize}}}},
+        {{"Name", "fsize"}, {"Soft", fsize}, {"Hard", fsize}},
+        {{"Name", "data"}, {"Soft", data}, {"Hard", data}}}},
       {"RestartPolicy", {{"Name", "no"}}},
       {"LogConfig", {{"Type", "json-file"}, {"Config", {{"max-size", "1m"}, {"max-file", "1"}}}}},
   };

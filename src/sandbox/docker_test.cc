@@ -294,6 +294,13 @@ TEST_F(CreateBodyTest, Limits) {
   EXPECT_EQ(ulimits["core"], std::make_pair(0ll, 0ll));
   EXPECT_EQ(ulimits["nofile"], std::make_pair(512ll, 512ll));
   EXPECT_EQ(ulimits["fsize"], std::make_pair(100ll << 20, 100ll << 20));
+  EXPECT_EQ(ulimits["data"], std::make_pair(-1ll, -1ll));  // no data limit given
+  options_.limits.data_bytes = sandbox::DataLimitFor(512ull << 20);
+  for (const auto& u : Body()["HostConfig"]["Ulimits"]) {
+    if (u["Name"] == "data") {
+      EXPECT_EQ(u["Soft"], 448ll << 20);  // 512 MiB less 64 MiB
+    }
+  }
 }
 
 TEST_F(CreateBodyTest, NanoCpusOfFractionalCores) {

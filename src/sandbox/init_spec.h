@@ -42,6 +42,7 @@ inline void to_json(nlohmann::json& j, const InitSpec& s) {
        {"tmp_bytes", s.limits.tmp_bytes},
        {"home_bytes", s.limits.home_bytes},
        {"file_size_bytes", s.limits.file_size_bytes},
+       {"data_bytes", s.limits.data_bytes},
        {"open_files", s.limits.open_files},
        {"argv", s.argv},
        {"env", s.env}};
@@ -57,6 +58,7 @@ inline void from_json(const nlohmann::json& j, InitSpec& s) {
   j.at("tmp_bytes").get_to(s.limits.tmp_bytes);
   j.at("home_bytes").get_to(s.limits.home_bytes);
   j.at("file_size_bytes").get_to(s.limits.file_size_bytes);
+  j.at("data_bytes").get_to(s.limits.data_bytes);
   j.at("open_files").get_to(s.limits.open_files);
   j.at("argv").get_to(s.argv);
   j.at("env").get_to(s.env);

@@ -17,6 +17,7 @@ TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   spec.limits.tmp_bytes = 1 << 20;
   spec.limits.home_bytes = 2 << 20;
   spec.limits.file_size_bytes = 3 << 20;
+  spec.limits.data_bytes = 5 << 20;
   spec.limits.open_files = 99;
   spec.argv = {"python3"};
   spec.env = {"A=b"};
@@ -26,6 +27,7 @@ TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   EXPECT_EQ(back.limits.tmp_bytes, 1u << 20);
   EXPECT_EQ(back.limits.home_bytes, 2u << 20);
   EXPECT_EQ(back.limits.file_size_bytes, 3u << 20);
+  EXPECT_EQ(back.limits.data_bytes, 5u << 20);
   EXPECT_EQ(back.limits.open_files, 99u);
   EXPECT_EQ(back.worker_fd, 5);
   EXPECT_EQ(back.uid, 7u);

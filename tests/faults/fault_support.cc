@@ -22,8 +22,8 @@ using testing_support::HostProcess;
 
 // Where worker groups live: the v1 hierarchies, and v2 (pure or hybrid).
 const char* const kCgroupRoots[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
-                                    "/sys/fs/cgroup/cpu", "/sys/fs/cgroup",
-                                    "/sys/fs/cgroup/unified"};
+                                    "/sys/fs/cgroup/cpu",    "/sys/fs/cgroup/cpuacct",
+                                    "/sys/fs/cgroup",        "/sys/fs/cgroup/unified"};
 
 std::string Describe(const HostProcess& p) {
   return "pid " + std::to_string(p.pid) + " (" + p.comm + ", uid " + std::to_string(p.uid) +
