@@ -296,7 +296,8 @@ TEST_F(CreateBodyTest, Limits) {
   EXPECT_EQ(ulimits["fsize"], std::make_pair(100ll << 20, 100ll << 20));
   EXPECT_EQ(ulimits["data"], std::make_pair(-1ll, -1ll));  // no data limit given
   options_.limits.data_bytes = sandbox::DataLimitFor(512ull << 20);
-  for (const auto& u : Body()["HostConfig"]["Ulimits"]) {
+  const json after = Body();
+  for (const auto& u : after["HostConfig"]["Ulimits"]) {
     if (u["Name"] == "data") {
       EXPECT_EQ(u["Soft"], 448ll << 20);  // 512 MiB less 64 MiB
     }

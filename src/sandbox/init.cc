@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -69,6 +70,12 @@ void Forward(int sig) {
   if (!InstallSeccomp()) _exit(123);
   std::vector<char*> argv = ExecStrings(spec.argv);
   std::vector<char*> envp = ExecStrings(spec.env);
+  // The data limit last, just before the exec: it is meant for the kernel, and this process
+  // (init's code, possibly built with a sanitizer that maps large areas) must not meet it.
+  if (spec.limits.data_bytes > 0) {
+    const rlimit data{spec.limits.data_bytes, spec.limits.data_bytes};
+    if (::setrlimit(RLIMIT_DATA, &data) != 0) _exit(125);
+  }
   ::execve(argv[0], argv.data(), envp.data());
   _exit(127);
 }

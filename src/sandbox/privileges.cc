@@ -24,9 +24,6 @@ common::Result<void> ApplyRlimits(const Limits& limits) {
   if (auto r = SetLimit(RLIMIT_CORE, 0, "RLIMIT_CORE"); !r) return r;
   if (auto r = SetLimit(RLIMIT_FSIZE, limits.file_size_bytes, "RLIMIT_FSIZE"); !r) return r;
   if (auto r = SetLimit(RLIMIT_NOFILE, limits.open_files, "RLIMIT_NOFILE"); !r) return r;
-  if (limits.data_bytes > 0) {
-    if (auto r = SetLimit(RLIMIT_DATA, limits.data_bytes, "RLIMIT_DATA"); !r) return r;
-  }
   // A second line behind the pids cgroup: per-uid, and the uid is the worker's own.
   return SetLimit(RLIMIT_NPROC, limits.pids, "RLIMIT_NPROC");
 }
