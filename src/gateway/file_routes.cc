@@ -21,11 +21,6 @@ struct FileQuery {
   QueryParams params;
 };
 
-std::string_view PathOf(const HttpRequest& request) {
-  const std::string_view target = request.target;
-  return target.substr(0, target.find('?'));
-}
-
 common::Result<FileQuery> ParseFileQuery(const HttpRequest& request, const RouterConfig& config,
                                          workspace::PathUse use) {
   auto params = ParseQuery(request.target);
@@ -52,23 +47,6 @@ common::Result<FileQuery> ParseFileQuery(const HttpRequest& request, const Route
 
 HttpResponse FsErrorResponse(const workspace::FsError& error) {
   return ErrorResponse(workspace::HttpStatus(error.code), error.message);
-}
-
-std::optional<HttpResponse> Refusal(const pool::WorkspaceGrant& grant) {
-  switch (grant.refusal) {
-    case pool::WorkspaceRefusal::kNone:
-      return std::nullopt;
-    case pool::WorkspaceRefusal::kUnavailable:
-      return ErrorResponse(501, grant.detail);
-    case pool::WorkspaceRefusal::kFailed:
-    case pool::WorkspaceRefusal::kShuttingDown: {
-      HttpResponse response = ErrorResponse(503, grant.detail);
-      if (grant.retry_after_seconds > 0)
-        response.headers.emplace_back("Retry-After", std::to_string(grant.retry_after_seconds));
-      return response;
-    }
-  }
-  return ErrorResponse(500, "unknown workspace refusal");
 }
 
 // Content-Disposition for a name of any bytes: an ASCII fallback and the exact name.
@@ -280,7 +258,8 @@ void BeginFormUpload(
   sessions.OpenWorkspace(
       user, [&config, &sessions, query = std::move(*query), boundary = std::move(*boundary),
              ready = std::move(ready)](pool::WorkspaceGrant grant) {
-        if (auto refused = Refusal(grant)) return ready(nullptr, std::move(*refused));
+        if (auto refused = WorkspaceRefusalResponse(grant))
+          return ready(nullptr, std::move(*refused));
         ready(std::make_unique<FormUpload>(boundary, query.path, config, query.user,
                                            std::move(grant.workspace), sessions),
               std::nullopt);
@@ -289,14 +268,14 @@ void BeginFormUpload(
 
 void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
                        pool::Sessions& sessions, std::function<void(HttpResponse)> respond) {
-  const bool listing = PathOf(request) == "/files/list";
+  const bool listing = RequestPath(request) == "/files/list";
   auto query = ParseFileQuery(request, config,
                               listing ? workspace::PathUse::kDirectory : workspace::PathUse::kFile);
   if (!query) return respond(ErrorResponse(400, query.error().message));
   const std::string user = query->user;
   sessions.OpenWorkspace(user, [&config, &sessions, request, query = std::move(*query), listing,
                                 respond = std::move(respond)](pool::WorkspaceGrant grant) {
-    if (auto refused = Refusal(grant)) return respond(std::move(*refused));
+    if (auto refused = WorkspaceRefusalResponse(grant)) return respond(std::move(*refused));
     if (listing) return respond(ListDirectory(query, config, *grant.workspace));
     if (request.method == "DELETE") return respond(Delete(query, *grant.workspace, sessions));
     respond(Download(query, request, std::move(grant.workspace)));
@@ -306,14 +285,14 @@ void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
 void BeginFileUpload(
     const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
     std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready) {
-  if (PathOf(head) == "/files/upload")
+  if (RequestPath(head) == "/files/upload")
     return BeginFormUpload(head, config, sessions, std::move(ready));
   auto query = ParseFileQuery(head, config, workspace::PathUse::kFile);
   if (!query) return ready(nullptr, ErrorResponse(400, query.error().message));
   const std::string user = query->user;
   sessions.OpenWorkspace(user, [&config, &sessions, query = std::move(*query),
                                 ready = std::move(ready)](pool::WorkspaceGrant grant) {
-    if (auto refused = Refusal(grant)) return ready(nullptr, std::move(*refused));
+    if (auto refused = WorkspaceRefusalResponse(grant)) return ready(nullptr, std::move(*refused));
     workspace::WriteOptions options;
     options.max_bytes = config.max_file_bytes;
     options.owner = grant.workspace->Owner();
@@ -326,8 +305,8 @@ void BeginFileUpload(
 }
 
 std::uint64_t UploadBodyLimit(const HttpRequest& head, const RouterConfig& config) {
-  return PathOf(head) == "/files/upload" ? config.max_file_bytes + (1u << 20)
-                                         : config.max_file_bytes;
+  return RequestPath(head) == "/files/upload" ? config.max_file_bytes + (1u << 20)
+                                              : config.max_file_bytes;
 }
 
 }  // namespace gateway

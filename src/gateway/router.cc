@@ -50,15 +50,10 @@ bool Authorized(const HttpRequest& request, const RouterConfig& config) {
          common::SecretEquals(*request.auth_token, config.token);
 }
 
-std::string_view PathOf(const HttpRequest& request) {
-  const std::string_view target = request.target;
-  return target.substr(0, target.find('?'));
-}
-
 }  // namespace
 
 std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfig& config) {
-  const std::string_view path = PathOf(head);
+  const std::string_view path = RequestPath(head);
   const Route* route = nullptr;
   for (const Route& r : kRoutes) {
     if (r.path == path) route = &r;
@@ -79,7 +74,7 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
                    std::function<void(HttpResponse)> respond) {
   if (auto refusal = CheckHead(request, config)) return respond(std::move(*refusal));
 
-  const std::string_view path = PathOf(request);
+  const std::string_view path = RequestPath(request);
   if (IsStreamedUpload(request)) {
     // A body read whole (the connection streams it instead; tests and small clients).
     return BeginUpload(request, config, sessions,
@@ -134,9 +129,31 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   }
 }
 
+std::string_view RequestPath(const HttpRequest& request) {
+  const std::string_view target = request.target;
+  return target.substr(0, target.find('?'));
+}
+
+std::optional<HttpResponse> WorkspaceRefusalResponse(const pool::WorkspaceGrant& grant) {
+  switch (grant.refusal) {
+    case pool::WorkspaceRefusal::kNone:
+      return std::nullopt;
+    case pool::WorkspaceRefusal::kUnavailable:
+      return ErrorResponse(501, grant.detail);
+    case pool::WorkspaceRefusal::kFailed:
+    case pool::WorkspaceRefusal::kShuttingDown: {
+      HttpResponse response = ErrorResponse(503, grant.detail);
+      if (grant.retry_after_seconds > 0)
+        response.headers.emplace_back("Retry-After", std::to_string(grant.retry_after_seconds));
+      return response;
+    }
+  }
+  return ErrorResponse(500, "unknown workspace refusal");
+}
+
 bool IsStreamedUpload(const HttpRequest& head) {
-  return (head.method == "PUT" && PathOf(head) == "/files") ||
-         (head.method == "POST" && PathOf(head) == "/files/upload");
+  return (head.method == "PUT" && RequestPath(head) == "/files") ||
+         (head.method == "POST" && RequestPath(head) == "/files/upload");
 }
 
 void BeginUpload(

@@ -85,6 +85,13 @@ bool IsStreamedUpload(const HttpRequest& head);
 void BeginUpload(const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
                  std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready);
 
+// The request's path: its target without the query string.
+std::string_view RequestPath(const HttpRequest& request);
+
+// The answer to a workspace request the sessions refused (501 for a backend without
+// workspaces, 503 with Retry-After otherwise), or nullopt when `grant` was granted.
+std::optional<HttpResponse> WorkspaceRefusalResponse(const pool::WorkspaceGrant& grant);
+
 // A JSON error response {"detail": ...}.
 HttpResponse ErrorResponse(int status, std::string detail);
 

@@ -14,11 +14,6 @@ using nlohmann::json;
 
 enum class Kind { kImport, kExport, kDelete };
 
-std::string_view PathOf(const HttpRequest& request) {
-  const std::string_view target = request.target;
-  return target.substr(0, target.find('?'));
-}
-
 std::string Dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -233,19 +228,6 @@ HttpResponse DeleteAll(const std::vector<Entry>& entries, const sandbox::HostWor
   return response;
 }
 
-std::optional<HttpResponse> Refused(const pool::WorkspaceGrant& grant) {
-  switch (grant.refusal) {
-    case pool::WorkspaceRefusal::kNone:
-      return std::nullopt;
-    case pool::WorkspaceRefusal::kUnavailable:
-      return ErrorResponse(501, grant.detail);
-    case pool::WorkspaceRefusal::kFailed:
-    case pool::WorkspaceRefusal::kShuttingDown:
-      return ErrorResponse(503, grant.detail);
-  }
-  return ErrorResponse(500, "unknown workspace refusal");
-}
-
 }  // namespace
 
 bool IsUrlFileRoute(std::string_view path) {
@@ -254,9 +236,9 @@ bool IsUrlFileRoute(std::string_view path) {
 
 void HandleUrlFileRequest(const HttpRequest& request, const RouterConfig& config,
                           pool::Sessions& sessions, std::function<void(HttpResponse)> respond) {
-  const Kind kind = PathOf(request) == "/api/v1/files/export" ? Kind::kExport
-                    : request.method == "DELETE"              ? Kind::kDelete
-                                                              : Kind::kImport;
+  const Kind kind = RequestPath(request) == "/api/v1/files/export" ? Kind::kExport
+                    : request.method == "DELETE"                   ? Kind::kDelete
+                                                                   : Kind::kImport;
   Violations violations;
   auto params = ParseQuery(request.target);
   std::string user;
@@ -279,7 +261,7 @@ void HandleUrlFileRequest(const HttpRequest& request, const RouterConfig& config
   sessions.OpenWorkspace(user, [kind, &sessions, user, transfers = config.url_transfers,
                                 entries = std::move(*entries),
                                 respond = std::move(respond)](pool::WorkspaceGrant grant) mutable {
-    if (auto refused = Refused(grant)) return respond(std::move(*refused));
+    if (auto refused = WorkspaceRefusalResponse(grant)) return respond(std::move(*refused));
     if (kind == Kind::kDelete) {
       HttpResponse response = DeleteAll(entries, *grant.workspace);
       sessions.WorkspaceChanged(user);

@@ -16,7 +16,7 @@ struct Limits {
   // memory limit so that a cell allocating too much gets MemoryError while the cgroup still
   // has room, instead of the OOM killer taking the kernel and the session's state. 0: none.
   std::uint64_t data_bytes = 0;
-  std::uint64_t open_files = 1024;             // RLIMIT_NOFILE
+  std::uint64_t open_files = 1024;  // RLIMIT_NOFILE
   // Pseudo-terminals open at once (a private devpts instance's max=): the host's
   // kernel.pty.max is shared by everyone. `!cmd` in a notebook takes one while it runs.
   std::uint64_t ptys = 16;
