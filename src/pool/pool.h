@@ -7,7 +7,9 @@
 // kernels at once (exit fd) and by heartbeat, reaps idle sessions.
 //
 // Two halves: the warm workers are a WorkerPool (worker_pool.h), from which this session
-// table (pool.cc) asks for a worker per user; PoolConfig (pool_config.h) sets both.
+// table asks for a worker per user; PoolConfig (pool_config.h) sets both. The table itself
+// (pool_impl.h) is implemented in pool.cc (sessions, their workers, ending and reaping them)
+// and executions.cc (each session's queue, deadlines, interrupts and answers).
 //
 // Thread-safety: every method, and every callback it makes, runs on the thread that runs
 // the io_context given at construction (one thread); no locks. Slow work (Launch, Kill,

@@ -1,0 +1,198 @@
+// Running a session's queue (pool_impl.h): one execution at a time, its deadline and interrupts,
+// the answer with its usage and workspace changes, and abandoned executions.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "common/text.h"
+#include "pool/outcomes.h"
+#include "pool/pool_impl.h"
+
+namespace pool {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+void Pool::Impl::Pump(Session& session) {
+  if (session.running || session.queue.empty()) return;
+  // A kernel that died since its exit was last looked at is noticed before it gets code.
+  workers.NoticeExit(session.worker);
+  if (session.worker == 0) {
+    if (!session.waiting) AcquireWorker(session);
+    return;
+  }
+  const std::uint64_t worker = session.worker;
+  if (session.workspace) {
+    std::optional<SessionWorkspace::Failure> failure;
+    if (!session.workspace->ReadyFor(worker, workers.SandboxOf(worker), failure)) {
+      if (failure) FailForWorkspace(session, *failure);
+      return;  // resumed when the workspace is ready
+    }
+  }
+  Running running;
+  running.exec_id = ++next_exec_id;
+  running.job = std::move(session.queue.front());
+  session.queue.pop_front();
+  running.started = Clock::now();
+  running.timeout =
+      std::min(running.job.command.timeout.value_or(config.exec_timeout), config.max_exec_timeout);
+  running.timer = std::make_unique<asio::steady_timer>(io, running.timeout);
+  const std::uint64_t exec_id = running.exec_id;
+  const std::string user = session.user;
+  running.timer->async_wait([this, user, exec_id](const boost::system::error_code& ec) {
+    if (!ec) OnDeadline(user, exec_id);
+  });
+  if (const auto sandbox = workers.SandboxOf(worker)) {
+    sandbox->ResetPeakMemory();
+    running.usage_before = sandbox->Usage();
+  }
+  std::string code = std::move(running.job.command.code);
+  session.running = std::move(running);
+  workers.SetExecuting(worker, true);
+  transport.Execute(worker, std::move(code), config.output_limits,
+                    [this, user, exec_id](jupyter::ExecutionResult result) {
+                      OnExecuted(user, exec_id, std::move(result));
+                    });
+}
+
+Session* Pool::Impl::FindRunning(const std::string& user, std::uint64_t exec_id) {
+  Session* session = FindSession(user);
+  if (session == nullptr || !session->running || session->running->exec_id != exec_id)
+    return nullptr;
+  return session;
+}
+
+void Pool::Impl::OnDeadline(const std::string& user, std::uint64_t exec_id) {
+  Session* session = FindRunning(user, exec_id);
+  if (session == nullptr || session->worker == 0) return;
+  Running& running = *session->running;
+  running.timed_out = true;
+  spdlog::warn("user \"{}\": execution exceeded {} s, interrupting worker {}",
+               common::Printable(user, 64), Seconds(running.timeout),
+               workers.Name(session->worker));
+  InterruptWithGrace(*session);
+}
+
+void Pool::Impl::InterruptWithGrace(Session& session) {
+  Running& running = *session.running;
+  const std::string user = session.user;
+  const std::uint64_t exec_id = running.exec_id;
+  transport.Interrupt(session.worker);
+  running.timer->expires_after(config.interrupt_grace);
+  running.timer->async_wait([this, user, exec_id](const boost::system::error_code& ec) {
+    if (!ec) OnGraceExpired(user, exec_id);
+  });
+}
+
+void Pool::Impl::OnGraceExpired(const std::string& user, std::uint64_t exec_id) {
+  Session* session = FindRunning(user, exec_id);
+  if (session == nullptr || session->worker == 0) return;
+  session->running->killed_on_timeout = true;
+  const std::uint64_t id = session->worker;
+  session->worker = 0;
+  // Disconnecting hands back the partial output through OnExecuted, which answers.
+  workers.Destroy(id,
+                  "did not stop within " + Seconds(config.interrupt_grace) + " s of an interrupt");
+}
+
+void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
+                            jupyter::ExecutionResult result) {
+  Session* session = FindRunning(user, exec_id);
+  if (session == nullptr) return;  // already answered (released, shut down)
+  Running running = std::move(*session->running);
+  session->running.reset();
+  running.timer->cancel();
+  const auto now = Clock::now();
+  session->last_active = now;
+
+  const bool lost = result.disconnected;
+  if (lost && running.died.empty() && !running.killed_on_timeout) {
+    // The transport lost it, or cut it off for breaking the protocol; do not reuse it.
+    running.died = result.disconnect_reason.empty()
+                       ? "stopped responding"
+                       : "was cut off by the gateway (" + result.disconnect_reason + ")";
+    if (session->worker != 0) workers.Destroy(std::exchange(session->worker, 0), running.died);
+  }
+  workers.SetExecuting(session->worker, false);
+  std::optional<ExecuteOutcome::Usage> usage;
+  if (const auto sandbox = workers.SandboxOf(session->worker); sandbox && running.usage_before) {
+    if (const auto after = sandbox->Usage()) {
+      usage = ExecuteOutcome::Usage{
+          static_cast<double>(after->cpu_ns -
+                              std::min(after->cpu_ns, running.usage_before->cpu_ns)) /
+              1e6,
+          static_cast<double>(after->peak_memory_bytes) / (1024.0 * 1024.0)};
+    }
+  }
+  ExecuteOutcome out =
+      FinishedOutcome(running.timeout, running.timed_out, running.killed_on_timeout, running.died);
+  out.duration = std::chrono::duration_cast<milliseconds>(now - running.started);
+  out.usage = usage;
+  if (!out.state_preserved) out.detail += FilesKept(*session);
+  spdlog::debug("user \"{}\": execution {} in {} ms: {}{}", common::Printable(user, 64), exec_id,
+                out.duration.count(), result.status.empty() ? "no reply" : result.status,
+                out.detail.empty() ? "" : " (" + out.detail + ")");
+  out.result = std::move(result);
+  if (running.abandoned) {
+    // Nobody reads this answer: a loss of state is told with the user's next one instead.
+    if (!out.state_preserved && session->lost_notice.empty()) {
+      session->lost_notice =
+          "An earlier execution was interrupted because its client disconnected, and the "
+          "kernel had to be replaced: the session's state was lost." +
+          FilesKept(*session);
+    }
+    out.outcome = Outcome::kAbandoned;
+    out.detail = "The client disconnected; the execution was interrupted.";
+  } else if (!session->lost_notice.empty()) {
+    out.notice = std::exchange(session->lost_notice, {});
+    out.state_preserved = false;
+  }
+  auto answer = [this, user, done = std::move(running.job.done)](ExecuteOutcome out) {
+    done(std::move(out));
+    // `done` may have called back into the pool (e.g. released this user): look again.
+    if (Session* again = FindSession(user); again != nullptr) Pump(*again);
+  };
+  if (!session->workspace) return answer(std::move(out));
+  session->workspace->CollectChanges([answer = std::move(answer), out = std::move(out)](
+                                         std::optional<workspace::ChangeList> changes) mutable {
+    out.files = std::move(changes);
+    answer(std::move(out));
+  });
+}
+
+void Pool::Impl::FailForWorkspace(Session& session, const SessionWorkspace::Failure& failure) {
+  if (failure.worker_broken && session.worker != 0)
+    workers.Destroy(std::exchange(session.worker, 0), "the workspace could not be attached");
+  FailQueue(session, Refusal(Outcome::kNoCapacity, failure.detail, config.retry_after_seconds));
+}
+
+void Pool::Impl::Abandon(std::uint64_t ticket) {
+  if (ticket == 0) return;
+  for (auto& [user, session] : sessions) {
+    for (auto it = session.queue.begin(); it != session.queue.end(); ++it) {
+      if (it->command.ticket != ticket) continue;
+      Job job = std::move(*it);
+      session.queue.erase(it);
+      spdlog::info("user \"{}\": client disconnected; queued execution dropped",
+                   common::Printable(user, 64));
+      const std::string who = user;  // `done` may end the session
+      job.done(
+          Refusal(Outcome::kAbandoned, "The client disconnected before the execution started"));
+      EraseIfEmpty(who);
+      return;
+    }
+    if (session.running && session.running->job.command.ticket == ticket) {
+      Running& running = *session.running;
+      if (running.abandoned || running.timed_out || session.worker == 0) return;
+      running.abandoned = true;
+      spdlog::info("user \"{}\": client disconnected; interrupting worker {}",
+                   common::Printable(user, 64), workers.Name(session.worker));
+      InterruptWithGrace(session);
+      return;
+    }
+  }
+}
+
+}  // namespace pool
