@@ -1,4 +1,4 @@
-// code-interpreter: serve | token | version.
+// code-interpreter: serve | token | env | version.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -43,9 +43,23 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")
       ->envname(env("LISTEN"))
       ->capture_default_str();
-  serve_cmd->add_option("--min-idle", serve.min_idle, "Warm idle workers to keep")
+  serve_cmd
+      ->add_option("--min-idle", serve.min_idle,
+                   "Warm idle workers to keep: N for the default environment, NAME=N for "
+                   "another (repeatable, or comma-separated; default 2 for the default one)")
       ->envname(env("MIN_IDLE"))
-      ->capture_default_str();
+      ->delimiter(',');
+  serve_cmd
+      ->add_option("--environment", serve.environments,
+                   "Environments to serve, the first being the default (built with `env build`; "
+                   "\"host\": the host's own Python). Default: python if built, else host")
+      ->envname(env("ENVIRONMENT"))
+      ->delimiter(',');
+  serve_cmd
+      ->add_option("--env-store", serve.env_store,
+                   "Where built environments are kept (default: "
+                   "/var/lib/code-interpreter/environments as root)")
+      ->envname(env("ENV_STORE"));
   serve_cmd->add_option("--max-workers", serve.max_workers, "Most workers in total")
       ->envname(env("MAX_WORKERS"))
       ->capture_default_str()
@@ -240,11 +254,47 @@ int main(int argc, char** argv) {
       app.add_subcommand("token", "Print the API token (generating it on first use)");
   AddCommon(*token_cmd, token);
 
+  cli::EnvOptions env_options;
+  CLI::App* env_cmd = app.add_subcommand(
+      "env", "Build, list and remove environments (the root filesystems kernels run on)");
+  env_cmd->require_subcommand(1);
+  const auto add_env_paths = [&](CLI::App* cmd) {
+    cmd->add_option("--recipes", env_options.recipes, "Directory of recipes (environments/<name>/)")
+        ->envname(env("RECIPES"))
+        ->capture_default_str();
+    cmd->add_option("--env-store", env_options.store,
+                    "Where built environments are kept (default: "
+                    "/var/lib/code-interpreter/environments as root)")
+        ->envname(env("ENV_STORE"));
+    cmd->add_option("--suite", env_options.suite, "Debian suite")->capture_default_str();
+    cmd->add_option("--mirror", env_options.mirror, "Debian mirror")
+        ->envname("MIRROR")
+        ->capture_default_str();
+  };
+  CLI::App* env_build = env_cmd->add_subcommand(
+      "build",
+      "Build an environment from its recipe (as root; skipped while the recipe is unchanged)");
+  env_build->add_option("name", env_options.name, "Recipe name, e.g. python or minimal")
+      ->required();
+  env_build->add_flag("--force", env_options.force, "Rebuild even if up to date");
+  env_build->add_flag("--docker", env_options.docker,
+                      "Also import it as a docker image (for --sandbox=docker)");
+  add_env_paths(env_build);
+  CLI::App* env_list = env_cmd->add_subcommand("list", "List built environments and recipes");
+  add_env_paths(env_list);
+  CLI::App* env_remove = env_cmd->add_subcommand("remove", "Remove a built environment");
+  env_remove->add_option("name", env_options.name, "Environment name")->required();
+  add_env_paths(env_remove);
+
   app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return cli::Serve(serve);
   if (token_cmd->parsed()) return cli::PrintToken(token);
+  if (env_cmd->parsed()) {
+    env_options.action = env_build->parsed() ? "build" : env_remove->parsed() ? "remove" : "list";
+    return cli::Env(env_options);
+  }
   std::printf("code-interpreter %s\n", CI_VERSION);
   return 0;
 }

@@ -18,7 +18,10 @@ struct CommonOptions {
 struct ServeOptions {
   CommonOptions common;
   std::string listen = "127.0.0.1:3874";
-  std::size_t min_idle = 2;
+  // "N" for the default environment, "NAME=N" for another; the default keeps 2.
+  std::vector<std::string> min_idle;
+  std::vector<std::string> environments;  // served; the first is the default (serve_environments.h)
+  std::filesystem::path env_store;        // empty: DefaultEnvStore()
   std::size_t max_workers = 16;
   double idle_timeout = 3600;
   double exec_timeout = 30;
@@ -57,13 +60,29 @@ struct ServeOptions {
   std::string docker_image = "code-interpreter-worker:latest";
 };
 
+// `code-interpreter env build|list|remove`.
+struct EnvOptions {
+  std::string action;  // "build", "list", "remove"
+  std::string name;
+  std::filesystem::path recipes = "environments";  // the repository's recipes
+  std::filesystem::path store;                     // DefaultEnvStore()
+  std::string suite = "bookworm";
+  std::string mirror = "http://deb.debian.org/debian";
+  bool force = false;
+  bool docker = false;
+};
+
 // /var/lib/code-interpreter for root, else $XDG_STATE_HOME or ~/.local/state + /code-interpreter.
 std::filesystem::path DefaultStateDir();
 // /run/code-interpreter for root, else $XDG_RUNTIME_DIR/code-interpreter or
 // /tmp/code-interpreter-<uid>.
 std::filesystem::path DefaultRuntimeDir();
 
+// DefaultStateDir() + /environments.
+std::filesystem::path DefaultEnvStore();
+
 int Serve(const ServeOptions& options);
+int Env(const EnvOptions& options);
 int PrintToken(const CommonOptions& options);
 
 }  // namespace cli

@@ -16,6 +16,7 @@
 #include <cstdlib>
 
 #include "cli/options.h"
+#include "cli/serve_environments.h"
 #include "common/unique_fd.h"
 #include "gateway/auth.h"
 #include "gateway/http_server.h"
@@ -119,7 +120,8 @@ common::Result<std::shared_ptr<gateway::UrlTransfers>> MakeUrlTransfers(const Se
   return std::make_shared<gateway::UrlTransfers>(io, std::move(*fetcher), options);
 }
 
-common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptions& o) {
+common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(
+    const ServeOptions& o, const std::vector<pool::EnvironmentConfig>& served) {
   if (o.sandbox == "none") return std::make_unique<sandbox::ProcessLauncher>();
   sandbox::Limits limits;
   limits.memory_bytes = static_cast<std::uint64_t>(o.memory_mb) << 20;
@@ -160,7 +162,9 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(const ServeOptio
     auto launcher = std::make_unique<sandbox::DockerLauncher>(std::move(docker));
     // An engine that is down or lacks the image is reported, not fatal: requests get a 503
     // that says why, and the next worker start tries again.
-    if (auto checked = launcher->Check(); !checked) {
+    std::vector<sandbox::Environment> environments;
+    for (const auto& c : served) environments.push_back(c.environment);
+    if (auto checked = launcher->Check(environments); !checked) {
       spdlog::error("{}", checked.error().message);
     } else if (auto swept = launcher->SweepStale(); !swept) {
       spdlog::error("{}", swept.error().message);
@@ -248,7 +252,9 @@ int Serve(const ServeOptions& o) {
   if (auto ready = PrepareRuntimeDir(o.runtime_dir); !ready) return fail(ready.error().message);
   auto runtime_lock = LockRuntimeDir(o.runtime_dir);
   if (!runtime_lock) return fail(runtime_lock.error().message);
-  auto launcher = MakeLauncher(o);
+  auto served = ResolveEnvironments(o);
+  if (!served) return fail(served.error().message);
+  auto launcher = MakeLauncher(o, *served);
   if (!launcher) return fail(launcher.error().message);
   if (const std::string why = (*launcher)->NoWorkspaces(); !why.empty())
     spdlog::warn("sessions get no workspace (/sandbox; the file routes answer 501): {}", why);
@@ -264,7 +270,9 @@ int Serve(const ServeOptions& o) {
                          [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
 
   pool::PoolConfig pc;
-  pc.min_idle = std::min(o.min_idle, o.max_workers);
+  pc.environments = *served;
+  for (auto& c : pc.environments) c.min_idle = std::min(c.min_idle, o.max_workers);
+  pc.min_idle = pc.environments.front().min_idle;
   pc.max_workers = o.max_workers;
   pc.idle_timeout = Ms(o.idle_timeout);
   pc.exec_timeout = Ms(o.exec_timeout);
@@ -300,8 +308,13 @@ int Serve(const ServeOptions& o) {
   gateway::HttpServer server(io, sc, pool);
   auto port = server.Start();
   if (!port) return fail(port.error().message);
-  spdlog::info("listening on {}:{} (sandbox: {}, min idle {}, max workers {}, state dir {})",
-               sc.host, *port, (*launcher)->Name(), pc.min_idle, pc.max_workers,
+  std::string served_list;
+  for (const auto& c : pc.environments) {
+    served_list += (served_list.empty() ? "" : ", ") + c.environment.name + " (min idle " +
+                   std::to_string(c.min_idle) + ")";
+  }
+  spdlog::info("listening on {}:{} (sandbox: {}, environments: {}, max workers {}, state dir {})",
+               sc.host, *port, (*launcher)->Name(), served_list, pc.max_workers,
                o.common.state_dir.string());
   pool.Start();
 

@@ -48,11 +48,39 @@ int HttpStatusFor(const pool::ExecuteOutcome& outcome) {
       return 409;
     case pool::Outcome::kAbandoned:
       return 499;  // nobody reads it: the client closed the connection
+    case pool::Outcome::kInvalid:
+      return 400;
+    case pool::Outcome::kConflict:
+      return 409;
   }
   return 500;
 }
 
+// The session fields an /execute or POST /sessions may carry.
+common::Result<pool::SessionOptions> SessionFields(const json& object) {
+  pool::SessionOptions options;
+  if (const auto env = object.find("environment"); env != object.end() && !env->is_null()) {
+    if (!env->is_string() || env->get_ref<const std::string&>().empty())
+      return common::Fail("Field 'environment' must be a non-empty string");
+    options.environment = env->get<std::string>();
+  }
+  if (const auto limits = object.find("limits"); limits != object.end() && !limits->is_null())
+    return common::Fail("Field 'limits' is not supported by this server yet");
+  return options;
+}
+
 }  // namespace
+
+common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
+    const std::string& body, const RouterConfig& config) {
+  auto object = ParseObject(body);
+  if (!object) return std::unexpected(object.error());
+  auto user = UserField(*object, config);
+  if (!user) return std::unexpected(user.error());
+  auto options = SessionFields(*object);
+  if (!options) return std::unexpected(options.error());
+  return std::pair{std::move(*user), std::move(*options)};
+}
 
 common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
                                                   const RouterConfig& config) {
@@ -62,6 +90,9 @@ common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
   if (!user) return std::unexpected(user.error());
   pool::ExecuteCommand command;
   command.user = std::move(*user);
+  auto options = SessionFields(*object);
+  if (!options) return std::unexpected(options.error());
+  command.session = std::move(*options);
   const auto code = object->find("code");
   if (code == object->end()) return common::Fail("Field 'code' is required");
   if (!code->is_string()) return common::Fail("Field 'code' must be a string");
@@ -158,6 +189,16 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome) {
 }
 
 std::string StatusBody(const pool::PoolStatus& s) {
+  json environments = json::array();
+  for (const pool::EnvironmentStatus& e : s.environments) {
+    environments.push_back({{"name", e.name},
+                            {"min_idle_workers", e.min_idle},
+                            {"total_workers", e.total_workers},
+                            {"idle_workers", e.idle_workers},
+                            {"busy_workers", e.busy_workers},
+                            {"starting_workers", e.starting_workers},
+                            {"sessions", e.sessions}});
+  }
   return Dump(json{
       {"total_workers", s.total_workers},
       {"busy_workers", s.busy_workers},
@@ -169,6 +210,8 @@ std::string StatusBody(const pool::PoolStatus& s) {
       {"max_workers", s.max_workers},
       {"min_idle_workers", s.min_idle_workers},
       {"sandbox", s.sandbox},
+      {"default_environment", s.default_environment},
+      {"environments", std::move(environments)},
   });
 }
 

@@ -16,6 +16,10 @@ namespace gateway {
 common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
                                                   const RouterConfig& config);
 
+// Parses {"user_uuid", "environment"?} (POST /sessions).
+common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
+    const std::string& body, const RouterConfig& config);
+
 // Parses {"user_uuid"}.
 common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config);
 

@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "gateway/api.h"
 #include "gateway/file_routes.h"
+#include "gateway/session_routes.h"
 #include "gateway/url_files.h"
 
 namespace gateway {
@@ -19,6 +20,8 @@ struct Route {
 constexpr Route kRoutes[] = {
     {"/execute", "POST", true},
     {"/release", "POST", true},
+    {"/sessions", "POST", true},
+    {"/sessions/*", "GET", true},
     {"/status", "GET", true},
     {"/files", "GET PUT DELETE", true},
     {"/files/list", "GET", true},
@@ -56,7 +59,13 @@ std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfi
   const std::string_view path = RequestPath(head);
   const Route* route = nullptr;
   for (const Route& r : kRoutes) {
-    if (r.path == path) route = &r;
+    // "/x/*": any one or more characters after "/x/".
+    const bool prefix = r.path.ends_with("/*");
+    if (prefix ? path.size() > r.path.size() - 1 &&
+                     path.starts_with(r.path.substr(0, r.path.size() - 1))
+               : r.path == path) {
+      route = &r;
+    }
   }
   if (route == nullptr) return ErrorResponse(404, "Not found");
   if (!Allows(*route, head.method)) {
@@ -86,6 +95,8 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
                        });
   }
   if (IsFileRoute(path)) return HandleFileRequest(request, config, sessions, std::move(respond));
+  if (IsSessionRoute(path))
+    return HandleSessionRequest(request, config, sessions, std::move(respond));
   if (IsUrlFileRoute(path))
     return HandleUrlFileRequest(request, config, sessions, std::move(respond));
   if (path == "/execute") {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -55,6 +56,34 @@ class RouterTest : public ::testing::Test {
             .detail = "no workspaces here",
             .retry_after_seconds = 0});
     }
+    pool::SessionCreated CreateSession(const std::string& user, const pool::SessionOptions& options,
+                                       std::string& detail) override {
+      if (options.environment == "nope") {
+        detail = "Unknown environment 'nope'; this server has: python";
+        return pool::SessionCreated::kInvalid;
+      }
+      if (described.contains(user)) {
+        detail = "exists";
+        return pool::SessionCreated::kExists;
+      }
+      described[user] = {
+          .user = user,
+          .environment = options.environment.empty() ? "python" : options.environment,
+          .age = std::chrono::seconds(0),
+          .idle = std::chrono::seconds(0),
+          .has_worker = false,
+          .executing = false,
+          .queued = 0,
+          .executions = 0,
+          .cpu_ms = 0,
+          .peak_memory_mb = 0};
+      return pool::SessionCreated::kCreated;
+    }
+    std::optional<pool::SessionInfo> Describe(const std::string& user) const override {
+      const auto it = described.find(user);
+      if (it == described.end()) return std::nullopt;
+      return it->second;
+    }
     static pool::ExecuteOutcome Completed() {
       pool::ExecuteOutcome outcome;
       outcome.result.status = "ok";
@@ -68,6 +97,7 @@ class RouterTest : public ::testing::Test {
     std::vector<pool::ExecuteCommand> commands;
     std::vector<std::string> released;
     mutable int status_calls = 0;
+    std::map<std::string, pool::SessionInfo> described;
   };
 
   HttpResponse Send(const std::string& method, const std::string& target,
@@ -420,7 +450,22 @@ TEST_F(RouterTest, StatusReportsThePool) {
                       .max_workers = 10,
                       .min_idle_workers = 2,
                       .is_initializing = true,
-                      .sandbox = "bubblewrap"};
+                      .sandbox = "bubblewrap",
+                      .default_environment = "python",
+                      .environments = {{.name = "python",
+                                        .min_idle = 2,
+                                        .total_workers = 4,
+                                        .idle_workers = 3,
+                                        .busy_workers = 1,
+                                        .starting_workers = 0,
+                                        .sessions = 5},
+                                       {.name = "minimal",
+                                        .min_idle = 0,
+                                        .total_workers = 1,
+                                        .idle_workers = 0,
+                                        .busy_workers = 1,
+                                        .starting_workers = 0,
+                                        .sessions = 1}}};
   const HttpResponse response = Send("GET", "/status");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(Body(response), json({{"total_workers", 5},
@@ -432,8 +477,67 @@ TEST_F(RouterTest, StatusReportsThePool) {
                                   {"max_workers", 10},
                                   {"min_idle_workers", 2},
                                   {"is_initializing", true},
-                                  {"sandbox", "bubblewrap"}}));
+                                  {"sandbox", "bubblewrap"},
+                                  {"default_environment", "python"},
+                                  {"environments",
+                                   {{{"name", "python"},
+                                     {"min_idle_workers", 2},
+                                     {"total_workers", 4},
+                                     {"idle_workers", 3},
+                                     {"busy_workers", 1},
+                                     {"starting_workers", 0},
+                                     {"sessions", 5}},
+                                    {{"name", "minimal"},
+                                     {"min_idle_workers", 0},
+                                     {"total_workers", 1},
+                                     {"idle_workers", 0},
+                                     {"busy_workers", 1},
+                                     {"starting_workers", 0},
+                                     {"sessions", 1}}}}}));
   EXPECT_EQ(sessions_.status_calls, 1);
+}
+
+TEST_F(RouterTest, SessionsAreCreatedOnceAndDescribed) {
+  const HttpResponse created =
+      Send("POST", "/sessions", json{{"user_uuid", "a b+c"}, {"environment", "minimal"}}.dump());
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Body(created)["environment"], "minimal");
+  EXPECT_EQ(Body(created)["user_uuid"], "a b+c");
+  const HttpResponse again = Send("POST", "/sessions", json{{"user_uuid", "a b+c"}}.dump());
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(Body(again)["session"]["environment"], "minimal") << again.body;
+  // The user's name, percent-encoded in the path; '+' is a plus there.
+  const HttpResponse described = Send("GET", "/sessions/a%20b+c");
+  EXPECT_EQ(described.status, 200) << described.body;
+  EXPECT_EQ(Body(described)["environment"], "minimal");
+  EXPECT_TRUE(Body(described).contains("usage"));
+  EXPECT_EQ(Send("GET", "/sessions/nobody").status, 404);
+  EXPECT_EQ(Send("GET", "/sessions/a%20b+c", "", std::nullopt).status, 401);
+  EXPECT_EQ(Send("GET", "/sessions/").status, 404);
+  EXPECT_EQ(Send("DELETE", "/sessions/x").status, 405);
+}
+
+TEST_F(RouterTest, SessionFieldsAreValidated) {
+  const HttpResponse unknown =
+      Send("POST", "/sessions", json{{"user_uuid", "u"}, {"environment", "nope"}}.dump());
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(Body(unknown)["detail"].get<std::string>().find("python"), std::string::npos);
+  for (const json& bad :
+       {json{{"user_uuid", "u"}, {"environment", 3}}, json{{"user_uuid", "u"}, {"environment", ""}},
+        json{{"user_uuid", "u"}, {"limits", {{"memory_mb", 1}}}}}) {
+    EXPECT_EQ(Send("POST", "/sessions", bad.dump()).status, 400) << bad;
+    EXPECT_EQ(Execute(Request(bad)).status, 400) << bad;
+  }
+  EXPECT_EQ(Send("POST", "/sessions", json{{"environment", "python"}}.dump()).status, 400);
+  EXPECT_EQ(Execute(Request({{"environment", "minimal"}})).status, 200);
+  ASSERT_EQ(sessions_.commands.size(), 1u);
+  EXPECT_EQ(sessions_.commands[0].session.environment, "minimal");
+  sessions_.outcome = pool::ExecuteOutcome{};
+  sessions_.outcome.outcome = pool::Outcome::kConflict;
+  sessions_.outcome.detail = "runs another";
+  EXPECT_EQ(Execute(Request({{"environment", "python"}})).status, 409);
+  sessions_.outcome.outcome = pool::Outcome::kInvalid;
+  EXPECT_EQ(Execute(Request({{"environment", "other"}})).status, 400);
 }
 
 }  // namespace

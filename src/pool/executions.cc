@@ -18,7 +18,7 @@ using std::chrono::milliseconds;
 void Pool::Impl::Pump(Session& session) {
   if (session.running || session.queue.empty()) return;
   // A kernel that died since its exit was last looked at is noticed before it gets code.
-  workers.NoticeExit(session.worker);
+  PoolOf(session).NoticeExit(session.worker);
   if (session.worker == 0) {
     if (!session.waiting) AcquireWorker(session);
     return;
@@ -26,7 +26,7 @@ void Pool::Impl::Pump(Session& session) {
   const std::uint64_t worker = session.worker;
   if (session.workspace) {
     std::optional<SessionWorkspace::Failure> failure;
-    if (!session.workspace->ReadyFor(worker, workers.SandboxOf(worker), failure)) {
+    if (!session.workspace->ReadyFor(worker, PoolOf(session).SandboxOf(worker), failure)) {
       if (failure) FailForWorkspace(session, *failure);
       return;  // resumed when the workspace is ready
     }
@@ -44,13 +44,13 @@ void Pool::Impl::Pump(Session& session) {
   running.timer->async_wait([this, user, exec_id](const boost::system::error_code& ec) {
     if (!ec) OnDeadline(user, exec_id);
   });
-  if (const auto sandbox = workers.SandboxOf(worker)) {
+  if (const auto sandbox = PoolOf(session).SandboxOf(worker)) {
     sandbox->ResetPeakMemory();
     running.usage_before = sandbox->Usage();
   }
   std::string code = std::move(running.job.command.code);
   session.running = std::move(running);
-  workers.SetExecuting(worker, true);
+  PoolOf(session).SetExecuting(worker, true);
   transport.Execute(worker, std::move(code), config.output_limits,
                     [this, user, exec_id](jupyter::ExecutionResult result) {
                       OnExecuted(user, exec_id, std::move(result));
@@ -71,7 +71,7 @@ void Pool::Impl::OnDeadline(const std::string& user, std::uint64_t exec_id) {
   running.timed_out = true;
   spdlog::warn("user \"{}\": execution exceeded {} s, interrupting worker {}",
                common::Printable(user, 64), Seconds(running.timeout),
-               workers.Name(session->worker));
+               PoolOf(*session).Name(session->worker));
   InterruptWithGrace(*session);
 }
 
@@ -93,8 +93,8 @@ void Pool::Impl::OnGraceExpired(const std::string& user, std::uint64_t exec_id) 
   const std::uint64_t id = session->worker;
   session->worker = 0;
   // Disconnecting hands back the partial output through OnExecuted, which answers.
-  workers.Destroy(id,
-                  "did not stop within " + Seconds(config.interrupt_grace) + " s of an interrupt");
+  PoolOf(*session).Destroy(
+      id, "did not stop within " + Seconds(config.interrupt_grace) + " s of an interrupt");
 }
 
 void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
@@ -113,11 +113,13 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
     running.died = result.disconnect_reason.empty()
                        ? "stopped responding"
                        : "was cut off by the gateway (" + result.disconnect_reason + ")";
-    if (session->worker != 0) workers.Destroy(std::exchange(session->worker, 0), running.died);
+    if (session->worker != 0)
+      PoolOf(*session).Destroy(std::exchange(session->worker, 0), running.died);
   }
-  workers.SetExecuting(session->worker, false);
+  PoolOf(*session).SetExecuting(session->worker, false);
   std::optional<ExecuteOutcome::Usage> usage;
-  if (const auto sandbox = workers.SandboxOf(session->worker); sandbox && running.usage_before) {
+  if (const auto sandbox = PoolOf(*session).SandboxOf(session->worker);
+      sandbox && running.usage_before) {
     if (const auto after = sandbox->Usage()) {
       usage = ExecuteOutcome::Usage{
           static_cast<double>(after->cpu_ns -
@@ -130,6 +132,11 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
       FinishedOutcome(running.timeout, running.timed_out, running.killed_on_timeout, running.died);
   out.duration = std::chrono::duration_cast<milliseconds>(now - running.started);
   out.usage = usage;
+  ++session->executions;
+  if (usage) {
+    session->cpu_ms += usage->cpu_ms;
+    session->peak_memory_mb = std::max(session->peak_memory_mb, usage->peak_memory_mb);
+  }
   if (!out.state_preserved) out.detail += FilesKept(*session);
   spdlog::debug("user \"{}\": execution {} in {} ms: {}{}", common::Printable(user, 64), exec_id,
                 out.duration.count(), result.status.empty() ? "no reply" : result.status,
@@ -164,7 +171,8 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
 
 void Pool::Impl::FailForWorkspace(Session& session, const SessionWorkspace::Failure& failure) {
   if (failure.worker_broken && session.worker != 0)
-    workers.Destroy(std::exchange(session.worker, 0), "the workspace could not be attached");
+    PoolOf(session).Destroy(std::exchange(session.worker, 0),
+                            "the workspace could not be attached");
   FailQueue(session, Refusal(Outcome::kNoCapacity, failure.detail, config.retry_after_seconds));
 }
 
@@ -188,7 +196,7 @@ void Pool::Impl::Abandon(std::uint64_t ticket) {
       if (running.abandoned || running.timed_out || session.worker == 0) return;
       running.abandoned = true;
       spdlog::info("user \"{}\": client disconnected; interrupting worker {}",
-                   common::Printable(user, 64), workers.Name(session.worker));
+                   common::Printable(user, 64), PoolOf(session).Name(session.worker));
       InterruptWithGrace(session);
       return;
     }

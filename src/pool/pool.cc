@@ -15,27 +15,50 @@ namespace asio = boost::asio;
 
 Pool::Impl::Impl(PoolConfig c, asio::io_context& io_, asio::thread_pool& b, sandbox::Launcher& l,
                  jupyter::KernelTransport& t)
-    : config(std::move(c)),
-      io(io_),
-      launcher(l),
-      transport(t),
-      blocking(b),
-      workers(config, io_, b, l, t,
-              [this](std::uint64_t /*id*/, const std::string& user, const std::string& why) {
-                OnWorkerLost(user, why);
-              }),
-      tick_timer(io_) {}
+    : config(std::move(c)), io(io_), launcher(l), transport(t), blocking(b), tick_timer(io_) {
+  if (config.environments.empty())
+    config.environments.push_back({.environment = {}, .min_idle = config.min_idle});
+  default_environment = config.environments.front().environment.name;
+  budget.max_workers = config.max_workers;
+  budget.reclaim_idle = [this] {
+    for (auto& [name, pool] : pools) {
+      if (pool->ReclaimIdle()) return true;
+    }
+    return false;
+  };
+  budget.on_freed = [this] {
+    for (auto& [name, pool] : pools) pool->TopUp();
+  };
+  for (const EnvironmentConfig& env : config.environments) {
+    pools.emplace(
+        env.environment.name,
+        std::make_unique<WorkerPool>(config, env.environment, env.min_idle, budget, io_, b, l, t,
+                                     [this](std::uint64_t /*id*/, const std::string& user,
+                                            const std::string& why) { OnWorkerLost(user, why); }));
+  }
+}
+
+common::Result<std::string> Pool::Impl::EnvironmentFor(const SessionOptions& options) const {
+  if (options.environment.empty()) return default_environment;
+  if (pools.contains(options.environment)) return options.environment;
+  std::string known;
+  for (const auto& [name, pool] : pools) known += (known.empty() ? "" : ", ") + name;
+  return common::Fail("Unknown environment '" + common::Printable(options.environment, 64) +
+                      "'; this server has: " + known);
+}
 
 Session* Pool::Impl::FindSession(const std::string& user) {
   const auto it = sessions.find(user);
   return it == sessions.end() ? nullptr : &it->second;
 }
 
-Session& Pool::Impl::SessionFor(const std::string& user) {
+Session& Pool::Impl::SessionFor(const std::string& user, const std::string& environment) {
   auto [it, inserted] = sessions.try_emplace(user);
   Session& session = it->second;
   if (!inserted) return session;
   session.user = user;
+  session.environment = environment;
+  session.created = Clock::now();
   session.serial = ++next_serial;
   if (launcher.NoWorkspaces().empty()) {
     const std::uint64_t serial = session.serial;
@@ -53,7 +76,8 @@ void Pool::Impl::AcquireWorker(Session& session) {
   // OnGrant clears it, before Request returns unless the request has to wait.
   session.waiting = true;
   const std::string user = session.user;
-  workers.Request(user, [this, user](WorkerPool::Grant grant) { OnGrant(user, std::move(grant)); });
+  PoolOf(session).Request(
+      user, [this, user](WorkerPool::Grant grant) { OnGrant(user, std::move(grant)); });
 }
 
 void Pool::Impl::OnGrant(const std::string& user, WorkerPool::Grant grant) {
@@ -117,8 +141,8 @@ void Pool::Impl::EndSession(const std::string& user, const ExecuteOutcome& outco
     running.job.done(outcome);
   }
   FailQueue(*session, outcome);
-  if (session->worker != 0) workers.Destroy(session->worker, why);
-  if (session->waiting) workers.CancelRequest(user);
+  if (session->worker != 0) PoolOf(*session).Destroy(session->worker, why);
+  if (session->waiting) PoolOf(*session).CancelRequest(user);
   sessions.erase(user);
 }
 
@@ -128,7 +152,7 @@ void Pool::Impl::ScheduleTick() {
     if (ec || shutting_down) return;
     const auto now = Clock::now();
     ReapIdle(now);
-    workers.CheckHealth(now);
+    for (auto& [name, pool] : pools) pool->CheckHealth(now);
     ScheduleTick();
   });
 }
@@ -163,7 +187,8 @@ void Pool::Start() {
     spdlog::info("removing stale workspace directory {}", entry.path().string());
     std::filesystem::remove_all(entry.path(), ec);
   }
-  impl_->workers.Start();
+  WorkerPool::SweepStale(impl_->config.runtime_dir);
+  for (auto& [name, pool] : impl_->pools) pool->Start();
   impl_->ScheduleTick();
 }
 
@@ -171,13 +196,14 @@ void Pool::Shutdown() {
   Impl& p = *impl_;
   p.shutting_down = true;
   p.tick_timer.cancel();
-  p.workers.StopStarting();  // the workers that the sessions give back are not replaced
+  // The workers that the sessions give back are not replaced.
+  for (auto& [name, pool] : p.pools) pool->StopStarting();
   const ExecuteOutcome outcome =
       Refusal(Outcome::kShuttingDown, "The service is shutting down", p.config.retry_after_seconds);
   std::vector<std::string> users;
   for (const auto& [user, session] : p.sessions) users.push_back(user);
   for (const std::string& user : users) p.EndSession(user, outcome, "shutdown");
-  p.workers.Shutdown();
+  for (auto& [name, pool] : p.pools) pool->Shutdown();
 }
 
 void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) {
@@ -187,7 +213,14 @@ void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> d
                  p.config.retry_after_seconds));
     return;
   }
-  Session& session = p.SessionFor(command.user);
+  auto environment = p.EnvironmentFor(command.session);
+  if (!environment) return done(Refusal(Outcome::kInvalid, environment.error().message));
+  Session& session = p.SessionFor(command.user, *environment);
+  if (!command.session.environment.empty() && session.environment != *environment) {
+    return done(Refusal(Outcome::kConflict, "This user's session runs environment '" +
+                                                session.environment + "', not '" + *environment +
+                                                "'; release it first to change"));
+  }
   if (session.queue.size() >= p.config.queue_limit) {
     done(Refusal(Outcome::kQueueFull,
                  "Too many executions queued for this user (limit " +
@@ -214,19 +247,74 @@ bool Pool::Release(const std::string& user) {
 
 PoolStatus Pool::Status() const {
   const Impl& p = *impl_;
-  const WorkerCounts workers = p.workers.Counts();
   PoolStatus status;
-  status.total_workers = workers.total;
-  status.busy_workers = workers.busy;
-  status.idle_workers_in_pool = workers.idle;
-  status.executing_workers = workers.executing;
-  status.starting_workers = workers.starting;
+  for (const auto& [name, pool] : p.pools) {
+    const WorkerCounts workers = pool->Counts();
+    status.total_workers += workers.total;
+    status.busy_workers += workers.busy;
+    status.idle_workers_in_pool += workers.idle;
+    status.executing_workers += workers.executing;
+    status.starting_workers += workers.starting;
+    status.min_idle_workers += pool->MinIdle();
+    status.is_initializing = status.is_initializing || workers.initializing;
+    EnvironmentStatus env;
+    env.name = name;
+    env.min_idle = pool->MinIdle();
+    env.total_workers = workers.total;
+    env.idle_workers = workers.idle;
+    env.busy_workers = workers.busy;
+    env.starting_workers = workers.starting;
+    status.environments.push_back(std::move(env));
+  }
+  for (const auto& [user, session] : p.sessions) {
+    for (EnvironmentStatus& env : status.environments) {
+      if (env.name == session.environment) ++env.sessions;
+    }
+  }
   status.sessions = p.sessions.size();
   status.max_workers = p.config.max_workers;
-  status.min_idle_workers = p.config.min_idle;
-  status.is_initializing = workers.initializing;
   status.sandbox = p.launcher.Name();
+  status.default_environment = p.default_environment;
   return status;
+}
+
+SessionCreated Pool::CreateSession(const std::string& user, const SessionOptions& options,
+                                   std::string& detail) {
+  Impl& p = *impl_;
+  if (p.shutting_down) {
+    detail = "The service is shutting down";
+    return SessionCreated::kShuttingDown;
+  }
+  auto environment = p.EnvironmentFor(options);
+  if (!environment) {
+    detail = environment.error().message;
+    return SessionCreated::kInvalid;
+  }
+  if (p.FindSession(user) != nullptr) {
+    detail = "A session for this user exists already";
+    return SessionCreated::kExists;
+  }
+  Session& session = p.SessionFor(user, *environment);
+  session.last_active = Clock::now();
+  session.holds_files = true;  // kept, without a worker, until released or reaped
+  return SessionCreated::kCreated;
+}
+
+std::optional<SessionInfo> Pool::Describe(const std::string& user) const {
+  const auto it = impl_->sessions.find(user);
+  if (it == impl_->sessions.end()) return std::nullopt;
+  const Session& s = it->second;
+  const auto now = Clock::now();
+  return SessionInfo{.user = s.user,
+                     .environment = s.environment,
+                     .age = now - s.created,
+                     .idle = s.running ? Clock::duration{} : now - s.last_active,
+                     .has_worker = s.worker != 0,
+                     .executing = s.running.has_value(),
+                     .queued = s.queue.size(),
+                     .executions = s.executions,
+                     .cpu_ms = s.cpu_ms,
+                     .peak_memory_mb = s.peak_memory_mb};
 }
 
 void Pool::OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) {
@@ -243,7 +331,7 @@ void Pool::OpenWorkspace(const std::string& user, std::function<void(WorkspaceGr
                  .detail = "This server gives sessions no workspace: " + why,
                  .retry_after_seconds = 0});
   }
-  Session& session = p.SessionFor(user);
+  Session& session = p.SessionFor(user, p.default_environment);
   session.last_active = std::chrono::steady_clock::now();
   session.holds_files = true;
   // A file call takes no worker: the session's first execution does, as it would anyway.

@@ -54,6 +54,9 @@ class Pool final : public Sessions {
   bool Release(const std::string& user) override;
   void Abandon(std::uint64_t ticket) override;
   PoolStatus Status() const override;
+  SessionCreated CreateSession(const std::string& user, const SessionOptions& options,
+                               std::string& detail) override;
+  std::optional<SessionInfo> Describe(const std::string& user) const override;
   void OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) override;
   void WorkspaceChanged(const std::string& user) override;
 

@@ -7,12 +7,23 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "jupyter/execution.h"
+#include "sandbox/environment.h"
 
 namespace pool {
 
+// One environment the pool serves, with its own warm pool.
+struct EnvironmentConfig {
+  sandbox::Environment environment;
+  std::size_t min_idle = 0;
+};
+
 struct PoolConfig {
+  // The environments served; the first is the default. Empty: the host's own ("host"), with
+  // `min_idle` warm workers.
+  std::vector<EnvironmentConfig> environments;
   std::size_t min_idle = 2;
   std::size_t max_workers = 16;
   std::chrono::milliseconds idle_timeout{3600 * 1000};

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ struct Running {
 
 struct Session {
   std::string user;
+  std::string environment;   // a key of Pool::Impl::pools
   std::uint64_t serial = 0;  // tells this session from a later one of the same user
   std::uint64_t worker = 0;  // 0: none yet, or lost
   bool waiting = false;      // a worker is requested from the WorkerPool and not yet granted
@@ -57,6 +59,10 @@ struct Session {
   // Its workspace may hold files (a worker or a file call had it): the session stays, even
   // without a worker, until released or reaped.
   bool holds_files = false;
+  Clock::time_point created;
+  std::uint64_t executions = 0;  // answered
+  double cpu_ms = 0;             // summed usage of its executions
+  double peak_memory_mb = 0;
 };
 
 struct Pool::Impl {
@@ -65,7 +71,10 @@ struct Pool::Impl {
   sandbox::Launcher& launcher;
   jupyter::KernelTransport& transport;
   boost::asio::thread_pool& blocking;
-  WorkerPool workers;
+  WorkerBudget budget;
+  // One warm pool per environment, by name; the first environment configured is the default.
+  std::map<std::string, std::unique_ptr<WorkerPool>> pools;
+  std::string default_environment;
 
   std::unordered_map<std::string, Session> sessions;
   std::uint64_t next_exec_id = 0;
@@ -78,8 +87,13 @@ struct Pool::Impl {
 
   // ---- the session table (pool.cc) ----
   Session* FindSession(const std::string& user);
-  // The user's session, created (with its workspace, where the backend gives one) if new.
-  Session& SessionFor(const std::string& user);
+  WorkerPool& PoolOf(const Session& session) { return *pools.at(session.environment); }
+  // The environment `options` name, resolved ("" -> the default); an error for the user
+  // (unknown: it lists the known ones).
+  common::Result<std::string> EnvironmentFor(const SessionOptions& options) const;
+  // The user's session, created in `environment` (with its workspace, where the backend gives
+  // one) if new.
+  Session& SessionFor(const std::string& user, const std::string& environment);
   void AcquireWorker(Session& session);
   void OnGrant(const std::string& user, WorkerPool::Grant grant);
   // The WorkerPool destroys the worker right after this.

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "jupyter/execution.h"
 #include "sandbox/host_workspace.h"
@@ -18,8 +19,16 @@
 
 namespace pool {
 
+// How a session is set up: chosen when it is created (POST /sessions, or the first /execute
+// or file call) and kept for its life, through kernel replacements.
+struct SessionOptions {
+  std::string environment{};  // empty: the server's default (or, for a session that exists,
+                              // whatever it runs)
+};
+
 struct ExecuteCommand {
   std::string user;
+  SessionOptions session{};  // used if this creates the session; else must agree with it
   std::string code;
   std::optional<std::chrono::milliseconds> timeout;  // default when absent
   std::uint64_t ticket = 0;  // the request's id, for Abandon(); 0: cannot be abandoned
@@ -34,6 +43,8 @@ enum class Outcome {
   kReleased,      // the session was released while this execution waited or ran
   kShuttingDown,  // the service is stopping
   kAbandoned,     // the client went away; a running execution was interrupted
+  kInvalid,       // the request names what the server does not have (an unknown environment)
+  kConflict,      // the session exists with other options than the request names
 };
 
 struct ExecuteOutcome {
@@ -72,6 +83,17 @@ struct WorkspaceGrant {
   int retry_after_seconds = 0;
 };
 
+// One environment's warm pool.
+struct EnvironmentStatus {
+  std::string name;
+  std::size_t min_idle = 0;
+  std::size_t total_workers = 0;
+  std::size_t idle_workers = 0;
+  std::size_t busy_workers = 0;
+  std::size_t starting_workers = 0;
+  std::size_t sessions = 0;
+};
+
 struct PoolStatus {
   std::size_t total_workers = 0;         // every live worker: starting, idle, assigned
   std::size_t busy_workers = 0;          // assigned to a user
@@ -83,7 +105,25 @@ struct PoolStatus {
   std::size_t min_idle_workers = 0;
   bool is_initializing = false;
   std::string sandbox;
+  std::string default_environment{};
+  std::vector<EnvironmentStatus> environments{};
 };
+
+// A session as GET /sessions/{user} shows it.
+struct SessionInfo {
+  std::string user;
+  std::string environment;
+  std::chrono::steady_clock::duration age{};   // since it was created
+  std::chrono::steady_clock::duration idle{};  // since its last execution or file call
+  bool has_worker = false;
+  bool executing = false;
+  std::size_t queued = 0;
+  std::uint64_t executions = 0;  // answered so far
+  double cpu_ms = 0;             // summed over its executions' usage
+  double peak_memory_mb = 0;     // the highest of its executions' peaks
+};
+
+enum class SessionCreated { kCreated, kExists, kInvalid, kShuttingDown };
 
 class Sessions {
  public:
@@ -97,6 +137,18 @@ class Sessions {
   // is still called once. Unknown tickets are ignored.
   virtual void Abandon(std::uint64_t /*ticket*/) {}
   virtual PoolStatus Status() const = 0;
+  // Creates the user's session with `options` (its workspace too; its first execution takes a
+  // worker). kExists leaves an existing session as it is; kInvalid: an unknown environment
+  // (`detail` lists the known ones).
+  virtual SessionCreated CreateSession(const std::string& /*user*/,
+                                       const SessionOptions& /*options*/, std::string& detail) {
+    detail = "Sessions cannot be created explicitly here";
+    return SessionCreated::kInvalid;
+  }
+  // The user's session, if there is one.
+  virtual std::optional<SessionInfo> Describe(const std::string& /*user*/) const {
+    return std::nullopt;
+  }
   // The user's workspace, creating the session (with its workspace, not yet a worker: the
   // first Execute takes one) when there is none. The grant stays usable while held, even if the
   // session ends meanwhile (its files are then gone: the workspace is unmounted when the session

@@ -33,10 +33,14 @@ struct WorkerPool::Worker {
   Clock::time_point created;
 };
 
-WorkerPool::WorkerPool(PoolConfig config, asio::io_context& io, asio::thread_pool& blocking,
+WorkerPool::WorkerPool(PoolConfig config, sandbox::Environment environment, std::size_t min_idle,
+                       WorkerBudget& budget, asio::io_context& io, asio::thread_pool& blocking,
                        sandbox::Launcher& launcher, jupyter::KernelTransport& transport,
                        LostHandler on_lost)
     : config_(std::move(config)),
+      environment_(std::move(environment)),
+      min_idle_(min_idle),
+      budget_(budget),
       io_(io),
       blocking_(blocking),
       launcher_(launcher),
@@ -48,18 +52,21 @@ WorkerPool::~WorkerPool() = default;
 
 // ---- the pool's life ---------------------------------------------------------------------
 
-void WorkerPool::Start() {
+void WorkerPool::SweepStale(const std::filesystem::path& runtime_dir) {
   std::error_code ec;
-  std::filesystem::create_directories(config_.runtime_dir, ec);
-  ::chmod(config_.runtime_dir.c_str(), 0700);
+  std::filesystem::create_directories(runtime_dir, ec);
+  ::chmod(runtime_dir.c_str(), 0700);
   // Leftovers of a gateway that did not shut down cleanly.
-  for (const auto& entry : std::filesystem::directory_iterator(config_.runtime_dir, ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(runtime_dir, ec)) {
     if (entry.path().filename().string().rfind("w-", 0) == 0) {
       spdlog::info("removing stale worker directory {}", entry.path().string());
       std::filesystem::remove_all(entry.path(), ec);
     }
   }
-  initializing_ = config_.min_idle > 0;
+}
+
+void WorkerPool::Start() {
+  initializing_ = min_idle_ > 0;
   next_health_ = Clock::now() + config_.health_interval;
   TopUp();
 }
@@ -97,15 +104,17 @@ void WorkerPool::Request(std::string user, std::function<void(Grant)> done) {
     waiters_.push_back(Waiter{std::move(user), std::move(done)});
     return;
   }
-  if (workers_.size() < config_.max_workers && !backing_off_) {
+  // Room held by another environment's idle worker is taken back.
+  if (budget_.Full() && !backing_off_ && budget_.reclaim_idle) budget_.reclaim_idle();
+  if (!budget_.Full() && !backing_off_) {
     waiters_.push_back(Waiter{std::move(user), std::move(done)});
     StartWorker();
     return;
   }
-  done(std::unexpected(workers_.size() < config_.max_workers
+  done(std::unexpected(!budget_.Full()
                            ? "Workers are failing to start (last error: " + last_start_error_ +
                                  "); retrying, try again later"
-                           : "All " + std::to_string(config_.max_workers) +
+                           : "All " + std::to_string(budget_.max_workers) +
                                  " workers are in use (max_workers reached); try again later"));
 }
 
@@ -114,10 +123,17 @@ void WorkerPool::CancelRequest(const std::string& user) {
 }
 
 void WorkerPool::Destroy(WorkerId id, const std::string& why) {
+  if (!Forget(id, why)) return;
+  TopUp();
+  if (budget_.on_freed) budget_.on_freed();
+}
+
+bool WorkerPool::Forget(WorkerId id, const std::string& why) {
   const auto it = workers_.find(id);
-  if (it == workers_.end()) return;
+  if (it == workers_.end()) return false;
   std::unique_ptr<Worker> worker = std::move(it->second);
   workers_.erase(it);
+  --budget_.live;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), id), idle_.end());
   transport_.Disconnect(id);
   if (worker->exit_watch) {
@@ -131,7 +147,13 @@ void WorkerPool::Destroy(WorkerId id, const std::string& why) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   });
-  TopUp();
+  return true;
+}
+
+bool WorkerPool::ReclaimIdle() {
+  if (idle_.empty()) return false;
+  // Not refilled: the room goes to the pool that asked.
+  return Forget(idle_.back(), "its room is needed by another environment's session");
 }
 
 void WorkerPool::SetExecuting(WorkerId id, bool executing) {
@@ -211,8 +233,7 @@ void WorkerPool::TopUp() {
   if (stopped_ || backing_off_) return;
   const std::size_t starting = CountStarting();
   std::size_t spare_starting = starting > waiters_.size() ? starting - waiters_.size() : 0;
-  while (idle_.size() + spare_starting < config_.min_idle &&
-         workers_.size() < config_.max_workers) {
+  while (idle_.size() + spare_starting < min_idle_ && !budget_.Full()) {
     StartWorker();
     ++spare_starting;
   }
@@ -220,7 +241,8 @@ void WorkerPool::TopUp() {
 
 void WorkerPool::StartWorker() {
   auto worker = std::make_unique<Worker>();
-  worker->id = ++next_id_;
+  worker->id = ++budget_.next_id;
+  ++budget_.live;
   worker->name = "w-" + std::to_string(worker->id);
   worker->dir = config_.runtime_dir / worker->name;
   worker->created = Clock::now();
@@ -229,6 +251,7 @@ void WorkerPool::StartWorker() {
   spec.dir = worker->dir;
   spec.connection_file = worker->dir / "kernel.json";
   spec.python = config_.python;
+  spec.environment = environment_;
   // A little over the gateway's own cap, so that the gateway still sees (and reports) that
   // output was cut.
   spec.stream_cap_chars = config_.output_limits.max_text_bytes + 4096;
@@ -318,7 +341,7 @@ void WorkerPool::HandOut(WorkerId id) {
     return;
   }
   idle_.push_back(id);
-  if (initializing_ && idle_.size() >= config_.min_idle) {
+  if (initializing_ && idle_.size() >= min_idle_) {
     initializing_ = false;
     spdlog::info("pool initialized: {} idle workers", idle_.size());
   }

@@ -1,6 +1,8 @@
-// WorkerPool: the warm half of a Pool: its workers, one sandboxed kernel each.
+// WorkerPool: the warm half of a Pool for one environment: its workers, one sandboxed kernel
+// each, all running that environment.
 //
-// Keeps `min_idle` workers warm (never more than `max_workers` in all) and refills behind
+// Keeps `min_idle` workers warm (never more than the shared budget's `max_workers` in all
+// the pools of a Pool together) and refills behind
 // every worker that is assigned or destroyed. Hands a worker to whoever asks for one: an idle
 // one at once, else the next one to become ready (requests are served oldest first), else a
 // refusal that says why. A worker that fails to start makes the pool back off (0.25 s,
@@ -47,6 +49,20 @@ struct WorkerCounts {
   bool initializing = false;  // since Start, until `min_idle` workers are warm or one fails
 };
 
+// What the warm pools of one Pool share: worker ids (unique across them, and the kernels' ids
+// in the transport) and the cap on live workers. Owned by Pool, on the io thread.
+struct WorkerBudget {
+  std::size_t max_workers = 16;
+  std::size_t live = 0;       // workers of every pool: starting, idle, assigned
+  std::uint64_t next_id = 0;  // the last id given out
+  // Called when a pool is full and wants a worker: destroys an idle worker of another pool,
+  // true if it did. Set by Pool.
+  std::function<bool()> reclaim_idle;
+  // Called after a worker was destroyed: a pool held back by the cap may refill now.
+  std::function<void()> on_freed;
+  bool Full() const { return live >= max_workers; }
+};
+
 class WorkerPool {
  public:
   // A worker is named by its id, which is also its kernel's id in the transport. Ids start at
@@ -60,13 +76,17 @@ class WorkerPool {
   using LostHandler =
       std::function<void(WorkerId id, const std::string& user, const std::string& why)>;
 
-  WorkerPool(PoolConfig config, boost::asio::io_context& io, boost::asio::thread_pool& blocking,
+  WorkerPool(PoolConfig config, sandbox::Environment environment, std::size_t min_idle,
+             WorkerBudget& budget, boost::asio::io_context& io, boost::asio::thread_pool& blocking,
              sandbox::Launcher& launcher, jupyter::KernelTransport& transport, LostHandler on_lost);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Sweeps leftover worker directories from the runtime dir and starts warming workers.
+  // Removes worker directories an earlier gateway left in `runtime_dir` (before any pool
+  // starts).
+  static void SweepStale(const std::filesystem::path& runtime_dir);
+  // Starts warming workers.
   void Start();
   // From now on no worker is started, not even to replace one that is destroyed. The first
   // step of shutting down, before the sessions give their workers back.
@@ -108,6 +128,13 @@ class WorkerPool {
   void CheckHealth(std::chrono::steady_clock::time_point now);
 
   WorkerCounts Counts() const;
+  const sandbox::Environment& Environment() const { return environment_; }
+  std::size_t MinIdle() const { return min_idle_; }
+  // Destroys one idle worker, if there is one (another pool needs the room); true if it did.
+  bool ReclaimIdle();
+  // Starts workers while fewer than `min_idle` are idle or starting for no one, within the
+  // budget and unless backing off or stopped.
+  void TopUp();
 
  private:
   enum class State { kStarting, kIdle, kAssigned, kExecuting };
@@ -120,9 +147,10 @@ class WorkerPool {
       common::Result<std::pair<std::shared_ptr<sandbox::Sandbox>, jupyter::ConnectionInfo>>;
 
   Worker* Find(WorkerId id);
+  // Destroy without refilling; false for an unknown id.
+  bool Forget(WorkerId id, const std::string& why);
   std::size_t CountStarting() const;
 
-  void TopUp();
   void StartWorker();
   Launched Launch(const sandbox::WorkerSpec& base);  // runs on the blocking executor
   void OnLaunched(WorkerId id, Launched launched);
@@ -135,6 +163,9 @@ class WorkerPool {
   void OnWorkerDead(WorkerId id, const std::string& why);
 
   const PoolConfig config_;
+  const sandbox::Environment environment_;
+  const std::size_t min_idle_;
+  WorkerBudget& budget_;
   boost::asio::io_context& io_;
   boost::asio::thread_pool& blocking_;
   sandbox::Launcher& launcher_;
@@ -144,7 +175,6 @@ class WorkerPool {
   std::map<WorkerId, std::unique_ptr<Worker>> workers_;
   std::deque<WorkerId> idle_;
   std::deque<Waiter> waiters_;  // requests waiting for a starting worker, oldest first
-  WorkerId next_id_ = 0;
   bool initializing_ = false;
   bool stopped_ = false;
   int start_failures_ = 0;  // in a row

@@ -149,7 +149,7 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
       {"LogConfig", {{"Type", "json-file"}, {"Config", {{"max-size", "1m"}, {"max-file", "1"}}}}},
   };
   return {
-      {"Image", options.image},
+      {"Image", spec.environment.image.empty() ? options.image : spec.environment.image},
       {"Cmd", argv},
       {"Entrypoint", {kContainerInitPath}},
       {"Env", env},
@@ -343,18 +343,26 @@ DockerLauncher::DockerLauncher(DockerOptions options)
     spdlog::info("unmounted stale workspace {}", stale);
 }
 
-common::Result<void> DockerLauncher::Check() {
+common::Result<void> DockerLauncher::Check(const std::vector<Environment>& environments) {
   auto version = client_->Ping();
   if (!version) return std::unexpected(version.error());
-  auto image = client_->Call("GET", "/images/" + options_.image + "/json");
-  if (!image) return std::unexpected(image.error());
-  if (image->status == 404) {
-    return common::Fail("docker: the worker image " + options_.image +
-                        " does not exist (build it with docker/worker/build-image.sh)");
+  spdlog::info("docker engine at {} (API {})", client_->SocketPath(), *version);
+  for (const Environment& environment : environments) {
+    const std::string& name = environment.image.empty() ? options_.image : environment.image;
+    auto image = client_->Call("GET", "/images/" + name + "/json");
+    if (!image) return std::unexpected(image.error());
+    if (image->status == 404) {
+      return common::Fail(
+          "docker: the image " + name + " of environment \"" + environment.name +
+          "\" does not exist (" +
+          (environment.image.empty()
+               ? std::string("build it with docker/worker/build-image.sh")
+               : "import it with code-interpreter env build " + environment.name + " --docker") +
+          ")");
+    }
+    if (image->status != 200) return std::unexpected(docker::EngineError("inspect image", *image));
+    spdlog::info("environment \"{}\": image {}", environment.name, name);
   }
-  if (image->status != 200) return std::unexpected(docker::EngineError("inspect image", *image));
-  spdlog::info("docker engine at {} (API {}), worker image {}", client_->SocketPath(), *version,
-               options_.image);
   return {};
 }
 

@@ -71,9 +71,10 @@ class DockerLauncher final : public Launcher {
  public:
   explicit DockerLauncher(DockerOptions options);
 
-  // The engine answers and the image exists. Failures are not fatal: the gateway keeps
-  // serving (with 503s) and the next launch tries again.
-  common::Result<void> Check();
+  // The engine answers and each environment's image exists (an environment without an image
+  // of its own runs DockerOptions::image). Failures are not fatal: the gateway keeps serving
+  // (with 503s) and the next launch tries again.
+  common::Result<void> Check(const std::vector<Environment>& environments = {Environment{}});
   // Removes this instance's containers left by an earlier run; returns how many.
   common::Result<int> SweepStale();
 

@@ -18,6 +18,9 @@ struct InitSpec {
   unsigned uid = 0;    // uid/gid the kernel runs as, inside the sandbox's user namespace
   unsigned gid = 0;
   std::string hostname = "sandbox";
+  // The system mounted read-only under the sandbox (its usr/, the /etc entries a kernel
+  // needs, the top-level links): an environment's root, or "/" for the host's own.
+  std::string system_root = "/";
   Limits limits;
   std::vector<std::string> argv;  // the kernel command, paths as seen inside
   std::vector<std::string> env;   // KEY=VALUE, the kernel's whole environment
@@ -37,6 +40,7 @@ inline void to_json(nlohmann::json& j, const InitSpec& s) {
        {"uid", s.uid},
        {"gid", s.gid},
        {"hostname", s.hostname},
+       {"system_root", s.system_root},
        {"pids", s.limits.pids},
        {"ptys", s.limits.ptys},
        {"tmp_bytes", s.limits.tmp_bytes},
@@ -53,6 +57,7 @@ inline void from_json(const nlohmann::json& j, InitSpec& s) {
   j.at("uid").get_to(s.uid);
   j.at("gid").get_to(s.gid);
   j.at("hostname").get_to(s.hostname);
+  j.at("system_root").get_to(s.system_root);
   j.at("pids").get_to(s.limits.pids);
   j.at("ptys").get_to(s.limits.ptys);
   j.at("tmp_bytes").get_to(s.limits.tmp_bytes);

@@ -21,6 +21,7 @@ TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   spec.limits.open_files = 99;
   spec.argv = {"python3"};
   spec.env = {"A=b"};
+  spec.system_root = "/var/lib/code-interpreter/environments/python/0123/root";
   const InitSpec back = nlohmann::json::parse(nlohmann::json(spec).dump()).get<InitSpec>();
   EXPECT_EQ(back.limits.pids, 40u);
   EXPECT_EQ(back.limits.ptys, 3u);
@@ -34,6 +35,7 @@ TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   EXPECT_EQ(back.gid, 8u);
   EXPECT_EQ(back.argv, spec.argv);
   EXPECT_EQ(back.env, spec.env);
+  EXPECT_EQ(back.system_root, spec.system_root);
 }
 
 }  // namespace

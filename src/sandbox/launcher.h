@@ -20,6 +20,7 @@
 #include "common/result.h"
 #include "jupyter/connection.h"
 #include "sandbox/cgroup_usage.h"
+#include "sandbox/environment.h"
 #include "sandbox/host_workspace.h"
 
 namespace sandbox {
@@ -30,6 +31,9 @@ struct WorkerSpec {
   std::filesystem::path connection_file;  // inside `dir`
   jupyter::ConnectionInfo connection;     // as the gateway sees it
   std::string python = "/usr/bin/python3";
+  // The system the kernel runs on: a built environment's root (namespaces) or image (docker),
+  // else the host's own.
+  Environment environment;
   std::vector<std::string> kernel_args;  // extra arguments for ipykernel_launcher
   // Characters a kernel keeps of each stream (stdout, stderr) per execution; 0: no cap. The
   // gateway caps what it keeps too, but ipykernel buffers a cell's output without bound

@@ -111,11 +111,12 @@ Result<void> Mirror(const std::string& host, const std::string& target) {
   return BindReadOnly(host, target);
 }
 
-Result<void> BuildEtc(const std::string& root, const InitSpec& spec) {
+// `system` is the environment's root ("" for the host's own).
+Result<void> BuildEtc(const std::string& root, const std::string& system, const InitSpec& spec) {
   const std::string etc = root + "/etc";
   if (auto r = MakeDir(etc); !r) return r;
   for (const char* name : kEtcEntries) {
-    if (auto r = Mirror(std::string("/etc/") + name, etc + "/" + name); !r) return r;
+    if (auto r = Mirror(system + "/etc/" + name, etc + "/" + name); !r) return r;
   }
   const std::string uid = std::to_string(spec.uid), gid = std::to_string(spec.gid);
   // Rootless, the kernel is the namespace's uid 0 (user_ns.h): then it is the only user.
@@ -232,12 +233,15 @@ Result<void> BuildRoot(const InitSpec& spec) {
   const std::string root = kNewRootDir;
   if (auto r = Mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"); !r)
     return r;
+  // The environment's system, or the host's: its /usr, the top-level links into it (or
+  // directories, on a system without merged /usr) and a few /etc entries.
+  const std::string system = spec.system_root == "/" ? "" : spec.system_root;
   if (auto r = MakeDir(root + "/usr"); !r) return r;
-  if (auto r = BindReadOnly("/usr", root + "/usr"); !r) return r;
+  if (auto r = BindReadOnly(system + "/usr", root + "/usr"); !r) return r;
   for (const char* name : kTopLevelLinks) {
-    if (auto r = Mirror(std::string("/") + name, root + "/" + name); !r) return r;
+    if (auto r = Mirror(system + "/" + name, root + "/" + name); !r) return r;
   }
-  if (auto r = BuildEtc(root, spec); !r) return r;
+  if (auto r = BuildEtc(root, system, spec); !r) return r;
   if (auto r = BuildDev(root, spec.limits); !r) return r;
   if (auto r = BuildProc(root); !r) return r;
   if (auto r = BuildScratch(root, spec); !r) return r;

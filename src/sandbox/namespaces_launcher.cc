@@ -310,6 +310,7 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   init.uid = ids.KernelUid();
   init.gid = ids.KernelUid();
   init.limits = limits_;
+  if (!spec.environment.root.empty()) init.system_root = spec.environment.root.string();
   init.argv = KernelCommand(spec, inside_path);
   init.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", std::string("HOME=") + kHomeDir,
               "PYTHONDONTWRITEBYTECODE=1", "PYDEVD_DISABLE_FILE_VALIDATION=1"};

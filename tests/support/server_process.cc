@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -50,6 +51,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra, std::string dir, un
   std::vector<std::string> args = {binary,     "serve",         "--sandbox=" + TestSandbox(),
                                    "--listen", "127.0.0.1:0",   "--state-dir",
                                    state_dir,  "--runtime-dir", runtime_dir_};
+  // The host's own Python unless a test chooses: the suites must not depend on which
+  // environments this machine happens to have built.
+  if (std::none_of(extra.begin(), extra.end(),
+                   [](const std::string& a) { return a.starts_with("--environment"); }))
+    args.push_back("--environment=host");
   args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -1,0 +1,2 @@
+import ipykernel, matplotlib, numpy  # noqa: F401
+print("minimal imports")
