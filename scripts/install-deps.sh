@@ -14,10 +14,12 @@ packages=(
   curl
   # the system's CAs, which URL import and export verify HTTPS servers against
   ca-certificates
+  # building environments (`code-interpreter env build`: a Debian root from Debian's mirror)
+  debootstrap
 )
 [ "${1:-}" = run ] || packages+=(
-  # the docker sandbox backend: an engine, and debootstrap to build the worker image offline
-  docker.io debootstrap
+  # the docker sandbox backend: an engine (the worker image is built with debootstrap too)
+  docker.io
   # examples
   python3-httpx
   # the test page's browser test (headless, through chromedriver)

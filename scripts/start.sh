@@ -11,6 +11,25 @@ bin="$root/build/default/code-interpreter"
 cmake --preset default >/dev/null
 cmake --build --preset default --target code-interpreter
 
+# The default environment ("python": numpy, pandas, scikit-learn, matplotlib with a CJK font,
+# ...; environments/python/) is built on first start, as root: about 4 minutes and 2.8 GB,
+# then reused until its recipe changes. Without root the gateway serves the host's own Python.
+sandbox=namespaces
+for arg in "$@"; do
+  case "$arg" in --sandbox=*) sandbox="${arg#--sandbox=}" ;; esac
+done
+if [ "$sandbox" != none ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    docker_flag=""
+    [ "$sandbox" = docker ] && docker_flag="--docker"
+    "$bin" env build python --recipes "$root/environments" $docker_flag
+  else
+    "$bin" env list --recipes "$root/environments" 2>/dev/null | grep -q '^python ' ||
+      echo "note: the default environment is not built (run as root: $bin env build python" \
+        "--recipes $root/environments); serving the host's own Python"
+  fi
+fi
+
 mkdir -p "$run_dir"
 if [ -f "$run_dir/server.pid" ] && kill -0 "$(cat "$run_dir/server.pid")" 2>/dev/null; then
   echo "code-interpreter is already running (pid $(cat "$run_dir/server.pid")); stop it with scripts/stop.sh"

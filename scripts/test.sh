@@ -18,6 +18,11 @@ for preset in default asan; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
 done
+# The environments the suites run (tests/environments_test.cc), for both backends; each is
+# reused while its recipe is unchanged.
+for environment in minimal python; do
+  ./build/default/code-interpreter env build "$environment" --recipes environments --docker
+done
 echo "=== test: default (every suite)"
 ctest --preset default "$@"
 # The sanitizer build runs what exercises the gateway's own code (unit, integration, faults,

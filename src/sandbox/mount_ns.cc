@@ -115,8 +115,23 @@ Result<void> Mirror(const std::string& host, const std::string& target) {
 Result<void> BuildEtc(const std::string& root, const std::string& system, const InitSpec& spec) {
   const std::string etc = root + "/etc";
   if (auto r = MakeDir(etc); !r) return r;
-  for (const char* name : kEtcEntries) {
-    if (auto r = Mirror(system + "/etc/" + name, etc + "/" + name); !r) return r;
+  if (system.empty()) {
+    // The host's /etc holds the host's secrets and configuration: only what a kernel needs.
+    for (const char* name : kEtcEntries) {
+      if (auto r = Mirror(std::string("/etc/") + name, etc + "/" + name); !r) return r;
+    }
+  } else {
+    // An environment's /etc was made by its recipe: all of it, but for the files written below.
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(system + "/etc", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "passwd" || name == "group" || name == "shadow" || name == "gshadow" ||
+          name == "hostname" || name == "hosts") {
+        continue;
+      }
+      if (auto r = Mirror(entry.path().string(), etc + "/" + name); !r) return r;
+    }
+    if (ec) return common::Fail("cannot list " + system + "/etc: " + ec.message());
   }
   const std::string uid = std::to_string(spec.uid), gid = std::to_string(spec.gid);
   // Rootless, the kernel is the namespace's uid 0 (user_ns.h): then it is the only user.
