@@ -1,29 +1,16 @@
 #include "environments/recipe.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "common/crypto.h"
 #include "environments/store.h"
 
 namespace environments {
-namespace {
 
 namespace fs = std::filesystem;
 using common::Fail;
 using common::Result;
-
-Result<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail("cannot read " + path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 std::vector<std::string> RecipeNames(const fs::path& recipes_dir) {
   std::vector<std::string> names;
@@ -64,7 +51,7 @@ Result<std::string> RecipeHash(const Recipe& recipe, const std::string& suite,
   common::HmacSha256 digest("code-interpreter environment recipe");
   digest.Update(suite + "\n" + mirror + "\n");
   for (const fs::path& file : files) {
-    auto text = ReadFile(file);
+    auto text = ReadText(file);
     if (!text) return std::unexpected(text.error());
     const std::string name = file == recipe.builder ? "<builder>" : file.filename().string();
     digest.Update(name + "\n" + std::to_string(text->size()) + "\n");

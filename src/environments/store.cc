@@ -18,14 +18,6 @@ using common::Fail;
 using common::Result;
 using nlohmann::json;
 
-Result<std::string> ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail("cannot read " + path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Writes `text` to `path` through a temporary file renamed over it.
 Result<void> WriteAtomically(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
@@ -80,6 +72,14 @@ int AddUsage(const char*, const struct stat* st, int, struct FTW*) {
 }
 
 }  // namespace
+
+Result<std::string> ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail("cannot read " + path.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > 32 || name == "host") return false;

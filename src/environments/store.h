@@ -59,6 +59,9 @@ class Store {
   std::filesystem::path dir_;
 };
 
+// The whole content of a (small) file: manifests, recipes.
+common::Result<std::string> ReadText(const std::filesystem::path& path);
+
 // Disk usage of a tree (st_blocks), not following links, not crossing mounts.
 std::uint64_t DiskUsage(const std::filesystem::path& root);
 
