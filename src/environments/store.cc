@@ -1,7 +1,6 @@
 #include "environments/store.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,12 +62,6 @@ Result<Built> ReadBuild(const fs::path& dir, const std::string& name) {
   } catch (const json::exception& e) {
     return Fail("environment \"" + name + "\": bad manifest: " + e.what());
   }
-}
-
-std::uint64_t usage_total = 0;
-int AddUsage(const char*, const struct stat* st, int, struct FTW*) {
-  usage_total += static_cast<std::uint64_t>(st->st_blocks) * 512;
-  return 0;
 }
 
 }  // namespace
@@ -167,9 +160,21 @@ Result<bool> Store::Remove(const std::string& name) const {
 }
 
 std::uint64_t DiskUsage(const fs::path& root) {
-  usage_total = 0;
-  ::nftw(root.c_str(), AddUsage, 64, FTW_PHYS | FTW_MOUNT);
-  return usage_total;
+  struct stat top {};
+  if (::lstat(root.c_str(), &top) != 0) return 0;
+  std::uint64_t total = static_cast<std::uint64_t>(top.st_blocks) * 512;
+  std::error_code ec;
+  // The iterator follows no directory link; lstat counts a link itself, not its target.
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    if (st.st_dev != top.st_dev) {  // another mount: not counted, not entered
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    total += static_cast<std::uint64_t>(st.st_blocks) * 512;
+  }
+  return total;
 }
 
 }  // namespace environments
