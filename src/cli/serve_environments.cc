@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <map>
+#include <optional>
 
 #include "environments/store.h"
 
@@ -70,10 +71,12 @@ Result<std::vector<pool::EnvironmentConfig>> ResolveEnvironments(const ServeOpti
     }
     auto environment = Load(store, name, o.sandbox);
     if (!environment) return std::unexpected(environment.error());
-    std::size_t warm = configs.empty() ? 2 : 0;
-    if (const auto it = min_idle->find(configs.empty() ? "" : name); it != min_idle->end())
-      warm = it->second;
-    if (const auto it = min_idle->find(name); it != min_idle->end()) warm = it->second;
+    // NAME=N first; the default environment also takes a bare N, and keeps 2 otherwise.
+    const auto given = [&](const std::string& key) -> std::optional<std::size_t> {
+      const auto it = min_idle->find(key);
+      return it == min_idle->end() ? std::nullopt : std::optional(it->second);
+    };
+    const std::size_t warm = given(name).value_or(configs.empty() ? given("").value_or(2) : 0);
     configs.push_back({.environment = std::move(*environment), .min_idle = warm});
   }
   for (const auto& [name, count] : *min_idle) {
