@@ -28,10 +28,6 @@ common::Result<std::string> UserField(const json& object, const RouterConfig& co
   return user;
 }
 
-std::string Dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 int HttpStatusFor(const pool::ExecuteOutcome& outcome) {
   switch (outcome.outcome) {
     case pool::Outcome::kCompleted:
@@ -70,6 +66,10 @@ common::Result<pool::SessionOptions> SessionFields(const json& object) {
 }
 
 }  // namespace
+
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
     const std::string& body, const RouterConfig& config) {

@@ -12,6 +12,10 @@
 
 namespace gateway {
 
+// A response body: compact JSON, with bytes that are not UTF-8 (from a kernel, a file name)
+// replaced rather than refused.
+std::string Dump(const nlohmann::json& value);
+
 // Parses {"user_uuid", "code", "timeout"?}; the error message is the response's detail.
 common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
                                                   const RouterConfig& config);

@@ -140,7 +140,7 @@ class FileUpload final : public BodySink {
     json body = PathFields(display_path_);
     body["size"] = committed->size;
     body["sha256"] = committed->sha256;
-    response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    response.body = Dump(body);
     respond(std::move(response));
   }
 
@@ -177,7 +177,7 @@ class FormUpload final : public BodySink, public MultipartHandler {
     if (auto finished = reader_.Finish(); !finished) return respond(Failure(finished.error()));
     HttpResponse response;
     response.status = 201;
-    response.body = json{{"files", done_}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    response.body = Dump(json{{"files", done_}});
     respond(std::move(response));
   }
 

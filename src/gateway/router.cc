@@ -112,12 +112,10 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
     if (!user) return respond(ErrorResponse(400, user.error().message));
     const bool had = sessions.Release(*user);
     HttpResponse response;
-    response.body = nlohmann::json{
-        {"status", "ok"},
-        {"detail",
-         had ? "Worker for user " + *user + " has been released."
-             : "No worker was assigned to user " + *user +
-                   "."}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    response.body =
+        Dump(nlohmann::json{{"status", "ok"},
+                            {"detail", had ? "Worker for user " + *user + " has been released."
+                                           : "No worker was assigned to user " + *user + "."}});
     respond(std::move(response));
   } else if (path == "/status") {
     HttpResponse response;

@@ -15,19 +15,18 @@ double Seconds(std::chrono::steady_clock::duration d) {
   return std::round(std::chrono::duration<double>(d).count() * 10) / 10;
 }
 
-std::string SessionBody(const pool::SessionInfo& s) {
-  return json{{"user_uuid", s.user},
-              {"environment", s.environment},
-              {"age_seconds", Seconds(s.age)},
-              {"idle_seconds", Seconds(s.idle)},
-              {"has_worker", s.has_worker},
-              {"executing", s.executing},
-              {"queued", s.queued},
-              {"executions", s.executions},
-              {"usage",
-               {{"cpu_ms", std::round(s.cpu_ms * 10) / 10},
-                {"peak_memory_mb", std::round(s.peak_memory_mb * 10) / 10}}}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+json SessionJson(const pool::SessionInfo& s) {
+  return {{"user_uuid", s.user},
+          {"environment", s.environment},
+          {"age_seconds", Seconds(s.age)},
+          {"idle_seconds", Seconds(s.idle)},
+          {"has_worker", s.has_worker},
+          {"executing", s.executing},
+          {"queued", s.queued},
+          {"executions", s.executions},
+          {"usage",
+           {{"cpu_ms", std::round(s.cpu_ms * 10) / 10},
+            {"peak_memory_mb", std::round(s.peak_memory_mb * 10) / 10}}}};
 }
 
 HttpResponse Describe(const pool::Sessions& sessions, const std::string& user, int status) {
@@ -35,7 +34,7 @@ HttpResponse Describe(const pool::Sessions& sessions, const std::string& user, i
   if (!info) return ErrorResponse(404, "No session for this user");
   HttpResponse response;
   response.status = status;
-  response.body = SessionBody(*info);
+  response.body = Dump(SessionJson(*info));
   return response;
 }
 
@@ -68,12 +67,11 @@ void HandleSessionRequest(const HttpRequest& request, const RouterConfig& config
     case pool::SessionCreated::kCreated:
       return respond(Describe(sessions, user, 201));
     case pool::SessionCreated::kExists: {
-      HttpResponse response = ErrorResponse(409, detail);
-      if (const auto info = sessions.Describe(user)) {
-        json body = json::parse(response.body);
-        body["session"] = json::parse(SessionBody(*info));
-        response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-      }
+      json body{{"detail", detail}};
+      if (const auto info = sessions.Describe(user)) body["session"] = SessionJson(*info);
+      HttpResponse response;
+      response.status = 409;
+      response.body = Dump(body);
       return respond(std::move(response));
     }
     case pool::SessionCreated::kInvalid:

@@ -14,10 +14,6 @@ using nlohmann::json;
 
 enum class Kind { kImport, kExport, kDelete };
 
-std::string Dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 json Loc(json base, json last) {
   base.push_back(std::move(last));
   return base;
