@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string_view>
 
 #include "cli/options.h"
@@ -23,6 +24,14 @@ void AddCommon(CLI::App& app, cli::CommonOptions& options) {
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
       ->envname("CODE_INTERPRETER_LOG_LEVEL")
       ->capture_default_str();
+}
+
+// --env-store, for serve (where it finds environments) and the env commands.
+void AddEnvStore(CLI::App& app, std::filesystem::path& store) {
+  app.add_option("--env-store", store,
+                 "Where built environments are kept (default: "
+                 "/var/lib/code-interpreter/environments as root)")
+      ->envname("CODE_INTERPRETER_ENV_STORE");
 }
 
 }  // namespace
@@ -55,11 +64,7 @@ int main(int argc, char** argv) {
                    "\"host\": the host's own Python). Default: python if built, else host")
       ->envname(env("ENVIRONMENT"))
       ->delimiter(',');
-  serve_cmd
-      ->add_option("--env-store", serve.env_store,
-                   "Where built environments are kept (default: "
-                   "/var/lib/code-interpreter/environments as root)")
-      ->envname(env("ENV_STORE"));
+  AddEnvStore(*serve_cmd, serve.env_store);
   serve_cmd->add_option("--max-workers", serve.max_workers, "Most workers in total")
       ->envname(env("MAX_WORKERS"))
       ->capture_default_str()
@@ -262,10 +267,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--recipes", env_options.recipes, "Directory of recipes (environments/<name>/)")
         ->envname(env("RECIPES"))
         ->capture_default_str();
-    cmd->add_option("--env-store", env_options.store,
-                    "Where built environments are kept (default: "
-                    "/var/lib/code-interpreter/environments as root)")
-        ->envname(env("ENV_STORE"));
+    AddEnvStore(*cmd, env_options.store);
     cmd->add_option("--suite", env_options.suite, "Debian suite")->capture_default_str();
     cmd->add_option("--mirror", env_options.mirror, "Debian mirror")
         ->envname("MIRROR")
