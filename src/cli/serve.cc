@@ -272,7 +272,6 @@ int Serve(const ServeOptions& o) {
   pool::PoolConfig pc;
   pc.environments = *served;
   for (auto& c : pc.environments) c.min_idle = std::min(c.min_idle, o.max_workers);
-  pc.min_idle = pc.environments.front().min_idle;
   pc.max_workers = o.max_workers;
   pc.idle_timeout = Ms(o.idle_timeout);
   pc.exec_timeout = Ms(o.exec_timeout);
