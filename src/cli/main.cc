@@ -198,6 +198,22 @@ int main(int argc, char** argv) {
       ->envname(env("CPUS"))
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve_cmd
+      ->add_option("--max-memory-mb", serve.max_memory_mb,
+                   "Most memory a session may ask for, MiB (default: --memory-mb)")
+      ->envname(env("MAX_MEMORY_MB"));
+  serve_cmd
+      ->add_option("--max-pids", serve.max_pids,
+                   "Most processes/threads a session may ask for (default: --pids)")
+      ->envname(env("MAX_PIDS"));
+  serve_cmd
+      ->add_option("--max-cpus", serve.max_cpus,
+                   "Most CPU a session may ask for, cores (default: --cpus)")
+      ->envname(env("MAX_CPUS"));
+  serve_cmd
+      ->add_option("--max-workspace-mb", serve.max_workspace_mb,
+                   "Largest workspace a session may ask for, MiB (default: --workspace-mb)")
+      ->envname(env("MAX_WORKSPACE_MB"));
   serve_cmd->add_option("--tmp-mb", serve.tmp_mb, "Size of each worker's /tmp and of its home, MiB")
       ->envname(env("TMP_MB"))
       ->capture_default_str()

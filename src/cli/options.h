@@ -51,6 +51,11 @@ struct ServeOptions {
   std::size_t tmp_mb = 256;
   std::size_t workspace_mb = 1024;
   std::size_t workspace_inodes = 100000;
+  // The most a session may ask for (POST /sessions `limits`); 0: the default above.
+  std::size_t max_memory_mb = 0;
+  std::size_t max_pids = 0;
+  double max_cpus = 0;
+  std::size_t max_workspace_mb = 0;
   std::size_t max_file_mb = 100;
   std::vector<std::string> url_allow;  // hosts and networks URL import/export may reach
   std::string url_ca_file;             // PEM bundle trusted instead of the system's CAs

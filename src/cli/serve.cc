@@ -126,7 +126,11 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(
   sandbox::Limits limits;
   limits.memory_bytes = static_cast<std::uint64_t>(o.memory_mb) << 20;
   limits.data_bytes = sandbox::DataLimitFor(limits.memory_bytes);
+  // The hard rlimits at the caps: a session allowed more has its soft ones raised.
+  limits.data_max_bytes = sandbox::DataLimitFor(
+      static_cast<std::uint64_t>(std::max(o.max_memory_mb, o.memory_mb)) << 20);
   limits.pids = o.pids;
+  limits.pids_max = std::max(o.max_pids, o.pids);
   limits.cpus = o.cpus;
   limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
   limits.home_bytes = limits.tmp_bytes;
@@ -243,6 +247,13 @@ int Serve(const ServeOptions& o) {
   if (!listen) return fail(listen.error().message);
   if (o.max_exec_timeout < o.exec_timeout)
     return fail("--max-exec-timeout is below --exec-timeout");
+  if ((o.max_memory_mb != 0 && o.max_memory_mb < o.memory_mb) ||
+      (o.max_pids != 0 && o.max_pids < o.pids) || (o.max_cpus != 0 && o.max_cpus < o.cpus) ||
+      (o.max_workspace_mb != 0 && o.max_workspace_mb < o.workspace_mb)) {
+    return fail(
+        "a --max-* session cap is below its default (--memory-mb, --pids, --cpus, "
+        "--workspace-mb)");
+  }
 
   auto token = gateway::LoadOrCreateToken(TokenSourceFor(o.common));
   if (!token) return fail("cannot load the API token: " + token.error().message);
@@ -274,8 +285,18 @@ int Serve(const ServeOptions& o) {
   for (auto& c : pc.environments) c.min_idle = std::min(c.min_idle, o.max_workers);
   pc.max_workers = o.max_workers;
   pc.idle_timeout = Ms(o.idle_timeout);
-  pc.exec_timeout = Ms(o.exec_timeout);
-  pc.max_exec_timeout = Ms(o.max_exec_timeout);
+  pc.limits = {.memory_mb = o.memory_mb,
+               .cpus = o.cpus,
+               .pids = o.pids,
+               .workspace_mb = o.workspace_mb,
+               .timeout = Ms(o.exec_timeout),
+               .max_timeout = Ms(o.max_exec_timeout)};
+  pc.limit_caps = {.memory_mb = std::max(o.max_memory_mb, o.memory_mb),
+                   .cpus = std::max(o.max_cpus, o.cpus),
+                   .pids = std::max(o.max_pids, o.pids),
+                   .workspace_mb = std::max(o.max_workspace_mb, o.workspace_mb),
+                   .timeout = Ms(o.max_exec_timeout),
+                   .max_timeout = Ms(o.max_exec_timeout)};
   pc.interrupt_grace = Ms(o.interrupt_grace);
   pc.start_timeout = Ms(o.start_timeout);
   pc.health_interval = Ms(o.health_interval);
@@ -299,7 +320,7 @@ int Serve(const ServeOptions& o) {
   sc.limits.max_total = FitConnectionsToFdLimit(o.max_connections, o.max_workers);
   sc.limits.max_per_address = o.max_connections_per_ip;
   sc.router.token = *token;
-  sc.router.max_exec_timeout = pc.max_exec_timeout;
+  sc.router.max_exec_timeout = pc.limit_caps.max_timeout;
   sc.router.max_file_bytes = static_cast<std::uint64_t>(o.max_file_mb) << 20;
   auto transfers = MakeUrlTransfers(o, io);
   if (!transfers) return fail(transfers.error().message);

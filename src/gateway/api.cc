@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "gateway/limits_json.h"
+
 namespace gateway {
 namespace {
 
@@ -60,8 +62,11 @@ common::Result<pool::SessionOptions> SessionFields(const json& object) {
       return common::Fail("Field 'environment' must be a non-empty string");
     options.environment = env->get<std::string>();
   }
-  if (const auto limits = object.find("limits"); limits != object.end() && !limits->is_null())
-    return common::Fail("Field 'limits' is not supported by this server yet");
+  if (const auto limits = object.find("limits"); limits != object.end() && !limits->is_null()) {
+    auto requested = ParseLimits(*limits);
+    if (!requested) return std::unexpected(requested.error());
+    options.limits = *requested;
+  }
   return options;
 }
 

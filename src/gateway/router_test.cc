@@ -524,7 +524,13 @@ TEST_F(RouterTest, SessionFieldsAreValidated) {
   EXPECT_NE(Body(unknown)["detail"].get<std::string>().find("python"), std::string::npos);
   for (const json& bad :
        {json{{"user_uuid", "u"}, {"environment", 3}}, json{{"user_uuid", "u"}, {"environment", ""}},
-        json{{"user_uuid", "u"}, {"limits", {{"memory_mb", 1}}}}}) {
+        json{{"user_uuid", "u"}, {"limits", 3}},
+        json{{"user_uuid", "u"}, {"limits", {{"memory_mb", "1"}}}},
+        json{{"user_uuid", "u"}, {"limits", {{"memory_mb", 1.5}}}},
+        json{{"user_uuid", "u"}, {"limits", {{"pids", -4}}}},
+        json{{"user_uuid", "u"}, {"limits", {{"cpus", 0}}}},
+        json{{"user_uuid", "u"}, {"limits", {{"timeout", "9"}}}},
+        json{{"user_uuid", "u"}, {"limits", {{"swap_mb", 1}}}}}) {
     EXPECT_EQ(Send("POST", "/sessions", bad.dump()).status, 400) << bad;
     EXPECT_EQ(Execute(Request(bad)).status, 400) << bad;
   }
@@ -532,6 +538,24 @@ TEST_F(RouterTest, SessionFieldsAreValidated) {
   EXPECT_EQ(Execute(Request({{"environment", "minimal"}})).status, 200);
   ASSERT_EQ(sessions_.commands.size(), 1u);
   EXPECT_EQ(sessions_.commands[0].session.environment, "minimal");
+  EXPECT_TRUE(sessions_.commands[0].session.limits.Empty());
+  EXPECT_EQ(Execute(Request({{"limits",
+                              {{"memory_mb", 512},
+                               {"cpus", 0.5},
+                               {"pids", 64},
+                               {"workspace_mb", 10},
+                               {"timeout", 2.5},
+                               {"max_timeout", 60}}}}))
+                .status,
+            200);
+  ASSERT_EQ(sessions_.commands.size(), 2u);
+  const pool::RequestedLimits& asked = sessions_.commands[1].session.limits;
+  EXPECT_EQ(asked.memory_mb, 512u);
+  EXPECT_EQ(asked.cpus, 0.5);
+  EXPECT_EQ(asked.pids, 64u);
+  EXPECT_EQ(asked.workspace_mb, 10u);
+  EXPECT_EQ(asked.timeout, milliseconds(2500));
+  EXPECT_EQ(asked.max_timeout, milliseconds(60000));
   sessions_.outcome = pool::ExecuteOutcome{};
   sessions_.outcome.outcome = pool::Outcome::kConflict;
   sessions_.outcome.detail = "runs another";

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/api.h"
+#include "gateway/limits_json.h"
 #include "gateway/query.h"
 
 namespace gateway {
@@ -18,6 +19,7 @@ double Seconds(std::chrono::steady_clock::duration d) {
 json SessionJson(const pool::SessionInfo& s) {
   return {{"user_uuid", s.user},
           {"environment", s.environment},
+          {"limits", LimitsJson(s.limits)},
           {"age_seconds", Seconds(s.age)},
           {"idle_seconds", Seconds(s.idle)},
           {"has_worker", s.has_worker},

@@ -65,23 +65,38 @@ _ci_setup()
 del _ci_setup
 )PY";
 
-// A warm kernel starts before its session is known; the session's workspace is attached
-// (where CODE_INTERPRETER_WORKSPACE says: /sandbox in a sandbox) once it is handed out,
-// and a directory mounted over the one a process is in does not change that process's working
-// directory. The session's first cell (silent cells such as these trigger no events) enters it.
-constexpr const char* kEnterWorkspace = R"PY(
+// A warm kernel starts before its session is known. Once it is handed out, the session's
+// workspace is attached (where CODE_INTERPRETER_WORKSPACE says: /sandbox in a sandbox), and a
+// directory mounted over the one a process is in does not change that process's working
+// directory; a session whose limits differ from the server's defaults also gets its soft
+// rlimits written beside the connection file (sandbox/worker_dir.h). The session's first
+// cell (silent cells such as these trigger no events) enters the one and applies the other.
+constexpr const char* kEnterSession = R"PY(
 def _ci_setup():
     import os
     shell = get_ipython()
-    def enter_workspace(*args):
-        shell.events.unregister('pre_run_cell', enter_workspace)
+    def enter_session(*args):
+        shell.events.unregister('pre_run_cell', enter_session)
         target = os.environ.get('CODE_INTERPRETER_WORKSPACE')
         try:
             if target:
                 os.chdir(target)
         except OSError:
             pass
-    shell.events.register('pre_run_cell', enter_workspace)
+        try:
+            import json, resource
+            from ipykernel.kernelapp import IPKernelApp
+            folder = os.path.dirname(IPKernelApp.instance().connection_file)
+            with open(os.path.join(folder, 'limits.json')) as f:
+                limits = json.load(f)
+            for key, which in (('data', resource.RLIMIT_DATA), ('nproc', resource.RLIMIT_NPROC)):
+                if isinstance(limits.get(key), int):
+                    hard = resource.getrlimit(which)[1]
+                    soft = limits[key] if hard == resource.RLIM_INFINITY else min(limits[key], hard)
+                    resource.setrlimit(which, (soft, hard))
+        except (OSError, ValueError, ImportError):
+            pass
+    shell.events.register('pre_run_cell', enter_session)
 _ci_setup()
 del _ci_setup
 )PY";
@@ -89,7 +104,7 @@ del _ci_setup
 }  // namespace
 
 std::vector<std::string> KernelSetupCells() {
-  return {kFirstTraceback, kForgetFirstTraceback, kInterruptSetup, kEnterWorkspace};
+  return {kFirstTraceback, kForgetFirstTraceback, kInterruptSetup, kEnterSession};
 }
 
 }  // namespace jupyter

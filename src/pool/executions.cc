@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <utility>
 
 #include "common/text.h"
@@ -24,6 +25,7 @@ void Pool::Impl::Pump(Session& session) {
     return;
   }
   const std::uint64_t worker = session.worker;
+  if (!LimitsApplied(session)) return;  // resumed when adjusted
   if (session.workspace) {
     std::optional<SessionWorkspace::Failure> failure;
     if (!session.workspace->ReadyFor(worker, PoolOf(session).SandboxOf(worker), failure)) {
@@ -36,8 +38,8 @@ void Pool::Impl::Pump(Session& session) {
   running.job = std::move(session.queue.front());
   session.queue.pop_front();
   running.started = Clock::now();
-  running.timeout =
-      std::min(running.job.command.timeout.value_or(config.exec_timeout), config.max_exec_timeout);
+  running.timeout = std::min(running.job.command.timeout.value_or(session.limits.timeout),
+                             session.limits.max_timeout);
   running.timer = std::make_unique<asio::steady_timer>(io, running.timeout);
   const std::uint64_t exec_id = running.exec_id;
   const std::string user = session.user;
@@ -55,6 +57,54 @@ void Pool::Impl::Pump(Session& session) {
                     [this, user, exec_id](jupyter::ExecutionResult result) {
                       OnExecuted(user, exec_id, std::move(result));
                     });
+}
+
+bool Pool::Impl::LimitsApplied(Session& session) {
+  const std::uint64_t worker = session.worker;
+  if (session.limited_worker == worker) return true;
+  const sandbox::ResourceLimits resources = ResourcesOf(session.limits);
+  if (resources == ResourcesOf(config.limits)) {
+    session.limited_worker = worker;  // warm workers start with the defaults
+    return true;
+  }
+  if (session.adjusting) return false;
+  session.adjusting = true;
+  const std::string user = session.user;
+  const std::uint64_t serial = session.serial;
+  asio::post(blocking, [this, user, serial, worker, resources,
+                        sandbox = PoolOf(session).SandboxOf(worker)] {
+    common::Result<void> adjusted =
+        sandbox ? sandbox->AdjustLimits(resources) : common::Fail("the worker is gone");
+    asio::post(io, [this, user, serial, worker, adjusted = std::move(adjusted)]() mutable {
+      OnAdjusted(user, serial, worker, std::move(adjusted));
+    });
+  });
+  return false;
+}
+
+void Pool::Impl::OnAdjusted(const std::string& user, std::uint64_t serial, std::uint64_t worker,
+                            common::Result<void> adjusted) {
+  Session* session = FindSession(user);
+  if (session == nullptr || session->serial != serial) return;
+  session->adjusting = false;
+  if (session->worker == worker) {
+    if (adjusted) {
+      session->limited_worker = worker;
+    } else {
+      // Its limits are now in an unknown state: it runs no code of this session.
+      const std::string why =
+          "could not be given the session's limits: " + adjusted.error().message;
+      spdlog::error("user \"{}\": worker {} {}", common::Printable(user, 64),
+                    PoolOf(*session).Name(worker), why);
+      PoolOf(*session).Destroy(std::exchange(session->worker, 0), why);
+      FailQueue(*session, Refusal(Outcome::kNoCapacity,
+                                  "The session's limits could not be applied to a worker: " +
+                                      adjusted.error().message,
+                                  config.retry_after_seconds));
+      return;
+    }
+  }
+  Pump(*session);
 }
 
 Session* Pool::Impl::FindRunning(const std::string& user, std::uint64_t exec_id) {

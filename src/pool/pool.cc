@@ -38,13 +38,34 @@ Pool::Impl::Impl(PoolConfig c, asio::io_context& io_, asio::thread_pool& b, sand
   }
 }
 
-common::Result<std::string> Pool::Impl::EnvironmentFor(const SessionOptions& options) const {
-  if (options.environment.empty()) return default_environment;
-  if (pools.contains(options.environment)) return options.environment;
-  std::string known;
-  for (const auto& [name, pool] : pools) known += (known.empty() ? "" : ", ") + name;
-  return common::Fail("Unknown environment '" + common::Printable(options.environment, 64) +
-                      "'; this server has: " + known);
+common::Result<Pool::Impl::Resolved> Pool::Impl::Resolve(const SessionOptions& options) const {
+  Resolved resolved;
+  if (options.environment.empty()) {
+    resolved.environment = default_environment;
+  } else if (pools.contains(options.environment)) {
+    resolved.environment = options.environment;
+  } else {
+    std::string known;
+    for (const auto& [name, pool] : pools) known += (known.empty() ? "" : ", ") + name;
+    return common::Fail("Unknown environment '" + common::Printable(options.environment, 64) +
+                        "'; this server has: " + known);
+  }
+  auto limits = ResolveLimits(options.limits, config.limits, config.limit_caps);
+  if (!limits) return std::unexpected(limits.error());
+  resolved.limits = *limits;
+  return resolved;
+}
+
+std::string Pool::Impl::Mismatch(const Session& session, const SessionOptions& options,
+                                 const Resolved& resolved) {
+  if (!options.environment.empty() && session.environment != resolved.environment) {
+    return "This user's session runs environment '" + session.environment + "', not '" +
+           resolved.environment + "'; release it first to change";
+  }
+  if (!options.limits.Empty() && session.limits != resolved.limits)
+    return "This user's session has other limits than the request names; release it first to "
+           "change";
+  return {};
 }
 
 Session* Pool::Impl::FindSession(const std::string& user) {
@@ -52,22 +73,25 @@ Session* Pool::Impl::FindSession(const std::string& user) {
   return it == sessions.end() ? nullptr : &it->second;
 }
 
-Session& Pool::Impl::SessionFor(const std::string& user, const std::string& environment) {
+Session& Pool::Impl::SessionFor(const std::string& user, const Resolved& resolved) {
   auto [it, inserted] = sessions.try_emplace(user);
   Session& session = it->second;
   if (!inserted) return session;
   session.user = user;
-  session.environment = environment;
+  session.environment = resolved.environment;
+  session.limits = resolved.limits;
   session.created = Clock::now();
   session.serial = ++next_serial;
   if (launcher.NoWorkspaces().empty()) {
     const std::uint64_t serial = session.serial;
-    session.workspace = std::make_unique<SessionWorkspace>(
-        SessionWorkspace::Env{io, blocking, launcher, config},
-        config.runtime_dir / ("ws-" + std::to_string(serial)), [this, user, serial] {
-          Session* again = FindSession(user);
-          if (again != nullptr && again->serial == serial) Pump(*again);
-        });
+    session.workspace =
+        std::make_unique<SessionWorkspace>(SessionWorkspace::Env{io, blocking, launcher, config},
+                                           config.runtime_dir / ("ws-" + std::to_string(serial)),
+                                           session.limits.workspace_mb << 20, [this, user, serial] {
+                                             Session* again = FindSession(user);
+                                             if (again != nullptr && again->serial == serial)
+                                               Pump(*again);
+                                           });
   }
   return session;
 }
@@ -213,13 +237,15 @@ void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> d
                  p.config.retry_after_seconds));
     return;
   }
-  auto environment = p.EnvironmentFor(command.session);
-  if (!environment) return done(Refusal(Outcome::kInvalid, environment.error().message));
-  Session& session = p.SessionFor(command.user, *environment);
-  if (!command.session.environment.empty() && session.environment != *environment) {
-    return done(Refusal(Outcome::kConflict, "This user's session runs environment '" +
-                                                session.environment + "', not '" + *environment +
-                                                "'; release it first to change"));
+  auto resolved = p.Resolve(command.session);
+  if (!resolved) return done(Refusal(Outcome::kInvalid, resolved.error().message));
+  Session& session = p.SessionFor(command.user, *resolved);
+  if (std::string why = Impl::Mismatch(session, command.session, *resolved); !why.empty())
+    return done(Refusal(Outcome::kConflict, std::move(why)));
+  if (command.timeout && *command.timeout > session.limits.max_timeout) {
+    return done(Refusal(Outcome::kInvalid, "Field 'timeout' must be at most " +
+                                               Seconds(session.limits.max_timeout) +
+                                               " seconds (this session's max_timeout)"));
   }
   if (session.queue.size() >= p.config.queue_limit) {
     done(Refusal(Outcome::kQueueFull,
@@ -285,16 +311,16 @@ SessionCreated Pool::CreateSession(const std::string& user, const SessionOptions
     detail = "The service is shutting down";
     return SessionCreated::kShuttingDown;
   }
-  auto environment = p.EnvironmentFor(options);
-  if (!environment) {
-    detail = environment.error().message;
+  auto resolved = p.Resolve(options);
+  if (!resolved) {
+    detail = resolved.error().message;
     return SessionCreated::kInvalid;
   }
   if (p.FindSession(user) != nullptr) {
     detail = "A session for this user exists already";
     return SessionCreated::kExists;
   }
-  Session& session = p.SessionFor(user, *environment);
+  Session& session = p.SessionFor(user, *resolved);
   session.last_active = Clock::now();
   session.holds_files = true;  // kept, without a worker, until released or reaped
   return SessionCreated::kCreated;
@@ -307,6 +333,7 @@ std::optional<SessionInfo> Pool::Describe(const std::string& user) const {
   const auto now = Clock::now();
   return SessionInfo{.user = s.user,
                      .environment = s.environment,
+                     .limits = s.limits,
                      .age = now - s.created,
                      .idle = s.running ? Clock::duration{} : now - s.last_active,
                      .has_worker = s.worker != 0,
@@ -331,7 +358,8 @@ void Pool::OpenWorkspace(const std::string& user, std::function<void(WorkspaceGr
                  .detail = "This server gives sessions no workspace: " + why,
                  .retry_after_seconds = 0});
   }
-  Session& session = p.SessionFor(user, p.default_environment);
+  Session& session =
+      p.SessionFor(user, {.environment = p.default_environment, .limits = p.config.limits});
   session.last_active = std::chrono::steady_clock::now();
   session.holds_files = true;
   // A file call takes no worker: the session's first execution does, as it would anyway.

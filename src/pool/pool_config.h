@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "jupyter/execution.h"
+#include "pool/session_limits.h"
 #include "sandbox/environment.h"
 
 namespace pool {
@@ -27,8 +28,11 @@ struct PoolConfig {
   std::size_t min_idle = 2;
   std::size_t max_workers = 16;
   std::chrono::milliseconds idle_timeout{3600 * 1000};
-  std::chrono::milliseconds exec_timeout{30 * 1000};
-  std::chrono::milliseconds max_exec_timeout{300 * 1000};
+  // A session's limits unless it asks for others, and the most it may ask for. Warm workers
+  // start with `limits` (the launcher is configured with the same values); a session with
+  // other memory, CPU or process limits has its worker adjusted when it gets it.
+  SessionLimits limits;
+  SessionLimits limit_caps;
   std::chrono::milliseconds interrupt_grace{3000};
   std::chrono::milliseconds start_timeout{60 * 1000};
   std::chrono::milliseconds health_interval{30 * 1000};

@@ -47,10 +47,15 @@ struct Running {
 
 struct Session {
   std::string user;
-  std::string environment;   // a key of Pool::Impl::pools
+  std::string environment;  // a key of Pool::Impl::pools
+  SessionLimits limits;
   std::uint64_t serial = 0;  // tells this session from a later one of the same user
   std::uint64_t worker = 0;  // 0: none yet, or lost
-  bool waiting = false;      // a worker is requested from the WorkerPool and not yet granted
+  // The worker that has the session's limits (its own, or adjusted to them), and whether an
+  // adjustment runs.
+  std::uint64_t limited_worker = 0;
+  bool adjusting = false;
+  bool waiting = false;  // a worker is requested from the WorkerPool and not yet granted
   std::deque<Job> queue;
   std::optional<Running> running;
   Clock::time_point last_active;
@@ -88,12 +93,19 @@ struct Pool::Impl {
   // ---- the session table (pool.cc) ----
   Session* FindSession(const std::string& user);
   WorkerPool& PoolOf(const Session& session) { return *pools.at(session.environment); }
-  // The environment `options` name, resolved ("" -> the default); an error for the user
-  // (unknown: it lists the known ones).
-  common::Result<std::string> EnvironmentFor(const SessionOptions& options) const;
-  // The user's session, created in `environment` (with its workspace, where the backend gives
+  // What `options` name, resolved: the environment ("" -> the default) and the limits (over
+  // the defaults); an error for the user (an unknown environment: it lists the known ones).
+  struct Resolved {
+    std::string environment;
+    SessionLimits limits;
+  };
+  common::Result<Resolved> Resolve(const SessionOptions& options) const;
+  // Why the existing `session` does not fit what `options` name; empty when it does.
+  static std::string Mismatch(const Session& session, const SessionOptions& options,
+                              const Resolved& resolved);
+  // The user's session, created with `resolved` (with its workspace, where the backend gives
   // one) if new.
-  Session& SessionFor(const std::string& user, const std::string& environment);
+  Session& SessionFor(const std::string& user, const Resolved& resolved);
   void AcquireWorker(Session& session);
   void OnGrant(const std::string& user, WorkerPool::Grant grant);
   // The WorkerPool destroys the worker right after this.
@@ -110,6 +122,10 @@ struct Pool::Impl {
   // ---- executions (executions.cc) ----
   // Starts the next queued execution if the session is free. May erase the session.
   void Pump(Session& session);
+  // Whether the session's worker has its limits; when not, starts adjusting it (Pump follows).
+  bool LimitsApplied(Session& session);
+  void OnAdjusted(const std::string& user, std::uint64_t serial, std::uint64_t worker,
+                  common::Result<void> adjusted);
   Session* FindRunning(const std::string& user, std::uint64_t exec_id);
   void OnDeadline(const std::string& user, std::uint64_t exec_id);
   // Interrupts the running execution; if it has not stopped after the grace period, the

@@ -136,7 +136,7 @@ class FakeLauncher final : public sandbox::Launcher {
   }
   // Plain directories, only for tests that turn workspaces on.
   common::Result<std::shared_ptr<sandbox::HostWorkspace>> CreateWorkspace(
-      const std::filesystem::path& path) override {
+      const std::filesystem::path& path, std::uint64_t /*bytes*/) override {
     return sandbox::HostWorkspace::Create(path, false, {}, {});
   }
   std::string NoWorkspaces() const override {
@@ -547,7 +547,7 @@ TEST_F(PoolTest, QueueLimitAnswersQueueFull) {
 
 TEST_F(PoolTest, TimeoutInterruptsAndKeepsStateWhenTheKernelStops) {
   PoolConfig config = Config(1);
-  config.exec_timeout = milliseconds(50);
+  config.limits.timeout = milliseconds(50);
   config.interrupt_grace = milliseconds(60 * 1000);
   StartPool(config);
   ASSERT_TRUE(MakeReady(1));
@@ -571,7 +571,7 @@ TEST_F(PoolTest, TimeoutInterruptsAndKeepsStateWhenTheKernelStops) {
 
 TEST_F(PoolTest, TimeoutReplacesTheKernelWhenTheInterruptDoesNotTake) {
   PoolConfig config = Config(1);
-  config.exec_timeout = milliseconds(50);
+  config.limits.timeout = milliseconds(50);
   config.interrupt_grace = milliseconds(50);
   StartPool(config);
   ASSERT_TRUE(MakeReady(1));
@@ -686,7 +686,7 @@ TEST_F(PoolTest, KernelDyingDuringExecutionAnswersKernelDied) {
 TEST_F(PoolTest, AReplacedBusyKernelIsMadeUpForAtTheCap) {
   PoolConfig config = Config(2);
   config.max_workers = 2;
-  config.exec_timeout = milliseconds(50);
+  config.limits.timeout = milliseconds(50);
   config.interrupt_grace = milliseconds(50);
   StartPool(config);
   ASSERT_TRUE(MakeReady(1));

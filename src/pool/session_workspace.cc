@@ -30,19 +30,20 @@ void SessionWorkspace::OffThread(std::function<T()> work, std::function<void(T)>
   });
 }
 
-SessionWorkspace::SessionWorkspace(Env env, std::filesystem::path path,
+SessionWorkspace::SessionWorkspace(Env env, std::filesystem::path path, std::uint64_t bytes,
                                    std::function<void()> resume)
     : env_(env), resume_(std::move(resume)) {
   using Created = common::Result<std::shared_ptr<sandbox::HostWorkspace>>;
   // Created even if this object is gone by then: the completion removes it in that case.
-  asio::post(env_.blocking, [io = &env_.io, blocking = &env_.blocking, launcher = &env_.launcher,
-                             alive = std::weak_ptr<bool>(alive_), path = std::move(path), this] {
-    auto created = std::make_shared<Created>(launcher->CreateWorkspace(path));
-    asio::post(*io, [alive, blocking, created, this] {
-      if (alive.lock()) return OnCreated(std::move(*created));
-      if (*created) asio::post(*blocking, [ws = **created] { ws->Remove(); });
-    });
-  });
+  asio::post(env_.blocking,
+             [io = &env_.io, blocking = &env_.blocking, launcher = &env_.launcher,
+              alive = std::weak_ptr<bool>(alive_), path = std::move(path), bytes, this] {
+               auto created = std::make_shared<Created>(launcher->CreateWorkspace(path, bytes));
+               asio::post(*io, [alive, blocking, created, this] {
+                 if (alive.lock()) return OnCreated(std::move(*created));
+                 if (*created) asio::post(*blocking, [ws = **created] { ws->Remove(); });
+               });
+             });
 }
 
 SessionWorkspace::~SessionWorkspace() {

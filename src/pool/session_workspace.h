@@ -45,7 +45,9 @@ class SessionWorkspace {
 
   // Starts creating the workspace at `path`. `resume` is called whenever something the
   // session waits for is done (created, attached, snapshot taken), to pump its queue again.
-  SessionWorkspace(Env env, std::filesystem::path path, std::function<void()> resume);
+  // `bytes`: its size where the backend limits it (the session's workspace_mb).
+  SessionWorkspace(Env env, std::filesystem::path path, std::uint64_t bytes,
+                   std::function<void()> resume);
   ~SessionWorkspace();  // the workspace is removed on the blocking executor
   SessionWorkspace(const SessionWorkspace&) = delete;
   SessionWorkspace& operator=(const SessionWorkspace&) = delete;

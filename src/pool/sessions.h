@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "jupyter/execution.h"
+#include "pool/session_limits.h"
 #include "sandbox/host_workspace.h"
 #include "workspace/snapshot.h"
 
@@ -24,6 +25,7 @@ namespace pool {
 struct SessionOptions {
   std::string environment{};  // empty: the server's default (or, for a session that exists,
                               // whatever it runs)
+  RequestedLimits limits{};   // empty: the server's defaults (or the existing session's)
 };
 
 struct ExecuteCommand {
@@ -44,6 +46,7 @@ enum class Outcome {
   kShuttingDown,  // the service is stopping
   kAbandoned,     // the client went away; a running execution was interrupted
   kInvalid,       // the request names what the server does not have (an unknown environment)
+                  // or allows (limits above its caps, a timeout above the session's maximum)
   kConflict,      // the session exists with other options than the request names
 };
 
@@ -113,6 +116,7 @@ struct PoolStatus {
 struct SessionInfo {
   std::string user;
   std::string environment;
+  SessionLimits limits{};
   std::chrono::steady_clock::duration age{};   // since it was created
   std::chrono::steady_clock::duration idle{};  // since its last execution or file call
   bool has_worker = false;
@@ -139,7 +143,8 @@ class Sessions {
   virtual PoolStatus Status() const = 0;
   // Creates the user's session with `options` (its workspace too; its first execution takes a
   // worker). kExists leaves an existing session as it is; kInvalid: an unknown environment
-  // (`detail` lists the known ones).
+  // (`detail` lists the known ones) or limits the server does not allow (`detail` names the
+  // bound).
   virtual SessionCreated CreateSession(const std::string& /*user*/,
                                        const SessionOptions& /*options*/, std::string& detail) {
     detail = "Sessions cannot be created explicitly here";

@@ -150,31 +150,38 @@ void RemoveDir(const fs::path& dir) {
   }
 }
 
-common::Result<void> ApplyLimits(const Layout& layout, const std::vector<std::string>& dirs,
-                                 const Limits& limits) {
+// Writes the v1 memory limit and the memory+swap one, which must never be below it: raising,
+// memory+swap goes first; lowering, it is refused until the memory limit is lowered.
+common::Result<void> WriteV1Memory(const fs::path& mem, const std::string& memory) {
+  const fs::path memsw = mem / "memory.memsw.limit_in_bytes";
+  // Without swap accounting there is nothing to escape to only if the host has no swap;
+  // with it, memory+swap gets the same limit.
+  if (!fs::exists(memsw)) return WriteFile(mem / "memory.limit_in_bytes", memory);
+  if (WriteFile(memsw, memory)) return WriteFile(mem / "memory.limit_in_bytes", memory);
+  if (auto r = WriteFile(mem / "memory.limit_in_bytes", memory); !r) return r;
+  return WriteFile(memsw, memory);
+}
+
+common::Result<void> ApplyLimits(bool v2, bool has_cpu, const std::vector<std::string>& dirs,
+                                 const ResourceLimits& limits) {
   const std::string memory = std::to_string(limits.memory_bytes);
   const std::string pids = std::to_string(limits.pids);
   const long period = 100000;
   const long quota = std::lround(limits.cpus * static_cast<double>(period));
-  if (layout.v2) {
+  if (v2) {
     const fs::path dir = dirs[0];
     if (auto r = WriteFile(dir / "memory.max", memory); !r) return r;
     if (fs::exists(dir / "memory.swap.max")) (void)WriteFile(dir / "memory.swap.max", "0");
     if (auto r = WriteFile(dir / "pids.max", pids); !r) return r;
-    if (layout.has_cpu)
+    if (has_cpu)
       (void)WriteFile(dir / "cpu.max", std::to_string(quota) + " " + std::to_string(period));
     return {};
   }
   const fs::path mem = dirs[0];
-  if (auto r = WriteFile(mem / "memory.limit_in_bytes", memory); !r) return r;
-  // Without swap accounting there is nothing to escape to only if the host has no swap;
-  // with it, memory+swap gets the same limit.
-  if (fs::exists(mem / "memory.memsw.limit_in_bytes")) {
-    if (auto r = WriteFile(mem / "memory.memsw.limit_in_bytes", memory); !r) return r;
-  }
+  if (auto r = WriteV1Memory(mem, memory); !r) return r;
   (void)WriteFile(mem / "memory.swappiness", "0");
   if (auto r = WriteFile(fs::path(dirs[1]) / "pids.max", pids); !r) return r;
-  if (layout.has_cpu) {
+  if (has_cpu) {
     const fs::path cpu = dirs[2];
     if (auto r = WriteFile(cpu / "cpu.cfs_period_us", std::to_string(period)); !r) return r;
     if (auto r = WriteFile(cpu / "cpu.cfs_quota_us", std::to_string(quota)); !r) return r;
@@ -239,8 +246,8 @@ common::Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& scope,
   const UsageReader usage =
       layout->v2 ? UsageReader::ForV2(dirs[0])
                  : UsageReader::ForV1(dirs[0], layout->cpuacct >= 0 ? dirs[layout->cpuacct] : "");
-  std::unique_ptr<Cgroup> group(new Cgroup(dirs, layout->v2, usage));
-  if (auto applied = ApplyLimits(*layout, dirs, limits); !applied)
+  std::unique_ptr<Cgroup> group(new Cgroup(dirs, layout->v2, layout->has_cpu, usage));
+  if (auto applied = group->Update(ResourcesOf(limits)); !applied)
     return std::unexpected(applied.error());
   return group;
 }
@@ -277,6 +284,10 @@ common::Result<void> Cgroup::AddProcess(pid_t pid) {
     if (auto r = WriteFile(fs::path(dir) / "cgroup.procs", std::to_string(pid)); !r) return r;
   }
   return {};
+}
+
+common::Result<void> Cgroup::Update(const ResourceLimits& limits) {
+  return ApplyLimits(v2_, has_cpu_, dirs_, limits);
 }
 
 void Cgroup::Kill() {

@@ -44,6 +44,10 @@ class Cgroup {
 
   // Moves `pid` into the group (every hierarchy).
   common::Result<void> AddProcess(pid_t pid);
+  // Sets the group's memory, pids and CPU limits (as Create did), e.g. for the session a
+  // warm worker is handed to. Lowering memory below what the group uses fails (v1: after
+  // the kernel tried to reclaim it).
+  common::Result<void> Update(const ResourceLimits& limits);
   // SIGKILLs every process in the group, until none is left (bounded).
   void Kill();
   // Removes the group directories (after Kill); idempotent.
@@ -54,11 +58,12 @@ class Cgroup {
   const UsageReader& Usage() const { return usage_; }
 
  private:
-  Cgroup(std::vector<std::string> dirs, bool v2, UsageReader usage)
-      : dirs_(std::move(dirs)), v2_(v2), usage_(std::move(usage)) {}
+  Cgroup(std::vector<std::string> dirs, bool v2, bool has_cpu, UsageReader usage)
+      : dirs_(std::move(dirs)), v2_(v2), has_cpu_(has_cpu), usage_(std::move(usage)) {}
 
   std::vector<std::string> dirs_;  // one per hierarchy; dirs_[0] holds memory
   bool v2_;
+  bool has_cpu_;
   UsageReader usage_;
 };
 

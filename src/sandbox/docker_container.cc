@@ -96,6 +96,10 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
   const auto fsize = static_cast<std::int64_t>(limits.file_size_bytes);
   // 0 (no data limit) is "unlimited" for the engine.
   const auto data = limits.data_bytes > 0 ? static_cast<std::int64_t>(limits.data_bytes) : -1;
+  const auto data_max = limits.data_bytes == 0 ? -1
+                        : limits.data_max_bytes > limits.data_bytes
+                            ? static_cast<std::int64_t>(limits.data_max_bytes)
+                            : data;
   nlohmann::json host = {
       {"NetworkMode", "none"},
       {"ReadonlyRootfs", true},
@@ -129,7 +133,7 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
        {{{"Name", "core"}, {"Soft", 0}, {"Hard", 0}},
         {{"Name", "nofile"}, {"Soft", nofile}, {"Hard", nofile}},
         {{"Name", "fsize"}, {"Soft", fsize}, {"Hard", fsize}},
-        {{"Name", "data"}, {"Soft", data}, {"Hard", data}}}},
+        {{"Name", "data"}, {"Soft", data}, {"Hard", data_max}}}},
       {"RestartPolicy", {{"Name", "no"}}},
       {"LogConfig", {{"Type", "json-file"}, {"Config", {{"max-size", "1m"}, {"max-file", "1"}}}}},
   };
@@ -152,6 +156,14 @@ nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
         {"org.code-interpreter.worker", spec.name}}},
       {"HostConfig", host},
   };
+}
+
+nlohmann::json UpdateBody(const ResourceLimits& limits) {
+  const auto memory = static_cast<std::int64_t>(limits.memory_bytes);
+  return {{"Memory", memory},
+          {"MemorySwap", memory},
+          {"NanoCpus", static_cast<std::int64_t>(limits.cpus * 1e9)},
+          {"PidsLimit", static_cast<std::int64_t>(limits.pids)}};
 }
 
 common::Result<ContainerState> ParseState(const std::string& inspect_body) {

@@ -41,6 +41,9 @@ struct ContainerState {
 
 // The body of POST /containers/create for one worker; `init` is the host path of the
 // container init (InstallContainerInit).
+// POST /containers/{id}/update: a session's limits for a running container.
+nlohmann::json UpdateBody(const ResourceLimits& limits);
+
 nlohmann::json CreateBody(const DockerOptions& options, const WorkerSpec& spec,
                           const std::vector<std::string>& argv, unsigned uid,
                           const std::string& init);

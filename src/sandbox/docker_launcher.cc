@@ -14,6 +14,7 @@
 #include "common/unique_fd.h"
 #include "jupyter/connection.h"
 #include "sandbox/container_init.h"
+#include "sandbox/docker_container.h"
 #include "sandbox/init_spec.h"
 #include "sandbox/mount_attach.h"
 #include "sandbox/process_launcher.h"
@@ -29,14 +30,15 @@ using namespace std::chrono_literals;
 class Container final : public Sandbox {
  public:
   Container(std::shared_ptr<docker::Client> client, std::string id, common::UniqueFd pidfd,
-            std::string worker_dir, unsigned uid, std::function<void()> release_uid,
-            UsageReader usage)
+            std::string worker_dir, unsigned uid, bool data_limited,
+            std::function<void()> release_uid, UsageReader usage)
       : usage_(std::move(usage)),
         client_(std::move(client)),
         id_(std::move(id)),
         pidfd_(std::move(pidfd)),
         worker_dir_(std::move(worker_dir)),
         uid_(uid),
+        data_limited_(data_limited),
         release_uid_(std::move(release_uid)) {}
   ~Container() override { Kill(); }
 
@@ -80,6 +82,15 @@ class Container final : public Sandbox {
   }
 
   // The groups the engine made for the container (found at start from its init's cgroups).
+  common::Result<void> AdjustLimits(const ResourceLimits& limits) override {
+    auto updated = client_->Expect("update container", "POST", "/containers/" + id_ + "/update",
+                                   docker::UpdateBody(limits));
+    if (!updated) return std::unexpected(updated.error());
+    return WriteKernelLimits(worker_dir_,
+                             {.data_bytes = data_limited_ ? DataLimitFor(limits.memory_bytes) : 0,
+                              .nproc = limits.pids});
+  }
+
   std::optional<ResourceUsage> Usage() const override { return usage_.Read(); }
   void ResetPeakMemory() override { usage_.ResetPeak(); }
 
@@ -131,6 +142,7 @@ class Container final : public Sandbox {
   common::UniqueFd pidfd_;
   std::string worker_dir_;
   unsigned uid_;
+  bool data_limited_;  // the kernel runs with a data limit (set by its memory limit)
   std::function<void()> release_uid_;
   mutable std::mutex mu_;
   bool killed_ = false;        // guarded by mu_
@@ -303,12 +315,15 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
   undo_container.Cancel();
   undo_uid.Cancel();
   return std::make_unique<Container>(client_, *id, std::move(exit_fd), spec.dir.string(), uid,
-                                     std::move(release), UsageReader::ForProcess(state->pid));
+                                     options_.limits.data_bytes > 0, std::move(release),
+                                     UsageReader::ForProcess(state->pid));
 }
 
 common::Result<std::shared_ptr<HostWorkspace>> DockerLauncher::CreateWorkspace(
-    const std::filesystem::path& path) {
-  return HostWorkspace::Create(path, /*tmpfs=*/true, options_.workspace_limits, options_.instance);
+    const std::filesystem::path& path, std::uint64_t bytes) {
+  WorkspaceLimits limits = options_.workspace_limits;
+  if (bytes > 0) limits.bytes = bytes;
+  return HostWorkspace::Create(path, /*tmpfs=*/true, limits, options_.instance);
 }
 
 }  // namespace sandbox

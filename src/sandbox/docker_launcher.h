@@ -42,8 +42,8 @@ class DockerLauncher final : public Launcher {
   std::string Name() const override { return "docker"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
   // A tmpfs of options.workspace_limits, like the namespaces backend's.
-  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
-      const std::filesystem::path& path) override;
+  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(const std::filesystem::path& path,
+                                                                 std::uint64_t bytes) override;
   void Shutdown() override;  // sweeps the instance's containers once more
 
  private:

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,8 @@ void Forward(int sig) {
   // The data limit last, just before the exec: it is meant for the kernel, and this process
   // (init's code, possibly built with a sanitizer that maps large areas) must not meet it.
   if (spec.limits.data_bytes > 0) {
-    const rlimit data{spec.limits.data_bytes, spec.limits.data_bytes};
+    const rlimit data{spec.limits.data_bytes,
+                      std::max(spec.limits.data_bytes, spec.limits.data_max_bytes)};
     if (::setrlimit(RLIMIT_DATA, &data) != 0) _exit(125);
   }
   ::execve(argv[0], argv.data(), envp.data());

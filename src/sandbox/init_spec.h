@@ -47,6 +47,8 @@ inline void to_json(nlohmann::json& j, const InitSpec& s) {
        {"home_bytes", s.limits.home_bytes},
        {"file_size_bytes", s.limits.file_size_bytes},
        {"data_bytes", s.limits.data_bytes},
+       {"data_max_bytes", s.limits.data_max_bytes},
+       {"pids_max", s.limits.pids_max},
        {"open_files", s.limits.open_files},
        {"argv", s.argv},
        {"env", s.env}};
@@ -64,6 +66,8 @@ inline void from_json(const nlohmann::json& j, InitSpec& s) {
   j.at("home_bytes").get_to(s.limits.home_bytes);
   j.at("file_size_bytes").get_to(s.limits.file_size_bytes);
   j.at("data_bytes").get_to(s.limits.data_bytes);
+  j.at("data_max_bytes").get_to(s.limits.data_max_bytes);
+  j.at("pids_max").get_to(s.limits.pids_max);
   j.at("open_files").get_to(s.limits.open_files);
   j.at("argv").get_to(s.argv);
   j.at("env").get_to(s.env);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "sandbox/cgroup_usage.h"
 #include "sandbox/environment.h"
 #include "sandbox/host_workspace.h"
+#include "sandbox/limits.h"
 
 namespace sandbox {
 
@@ -61,6 +63,13 @@ class Sandbox {
   // setting workspace.Owner() to them). Blocks: called on the blocking executor, at most once,
   // after OnKernelReady and before any of the session's code.
   virtual common::Result<void> AttachWorkspace(HostWorkspace& workspace) = 0;
+  // Gives the sandbox a session's memory, CPU and process limits, in place (its cgroup, and
+  // the kernel's soft rlimits from its session's first cell on, see worker_dir.h). Blocks:
+  // called on the blocking executor, after OnKernelReady and before any of the session's
+  // code. An error leaves the limits in an unknown state: the caller replaces the worker.
+  virtual common::Result<void> AdjustLimits(const ResourceLimits& /*limits*/) {
+    return common::Fail("this backend cannot change a worker's limits");
+  }
   // CPU time of everything in the sandbox since it started, and its peak memory since the
   // last ResetPeakMemory() (cgroup_usage.h says where the peak cannot be reset); nullopt where
   // the backend cannot tell. Cheap (a few small file reads): may be called on the io thread.
@@ -78,9 +87,10 @@ class Launcher {
   virtual std::string Name() const = 0;
   virtual common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) = 0;
   // A new, empty workspace for a session at `path` (which does not exist yet), as this
-  // backend's sandboxes can attach it. Blocks; thread-safe.
+  // backend's sandboxes can attach it, of `bytes` where the backend limits its size (0: the
+  // backend's configured size). Blocks; thread-safe.
   virtual common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
-      const std::filesystem::path& path) = 0;
+      const std::filesystem::path& path, std::uint64_t bytes) = 0;
   // Why this backend, as configured, gives sessions no workspace; empty when it does. Without
   // one, kernels keep their home directory as working directory and the file routes refuse.
   virtual std::string NoWorkspaces() const { return {}; }

@@ -16,11 +16,29 @@ struct Limits {
   // memory limit so that a cell allocating too much gets MemoryError while the cgroup still
   // has room, instead of the OOM killer taking the kernel and the session's state. 0: none.
   std::uint64_t data_bytes = 0;
+  // The hard limits of RLIMIT_DATA and RLIMIT_NPROC (data_bytes and pids are the soft ones):
+  // the server's caps, so that a session allowed more than the defaults can have its kernel's
+  // soft limits raised up to them in place (Sandbox::AdjustLimits). The kernel may raise its
+  // own soft limits that far too; the cgroup's limits are the ones that hold. 0: the soft one.
+  std::uint64_t data_max_bytes = 0;
+  std::uint64_t pids_max = 0;
   std::uint64_t open_files = 1024;  // RLIMIT_NOFILE
   // Pseudo-terminals open at once (a private devpts instance's max=): the host's
   // kernel.pty.max is shared by everyone. `!cmd` in a notebook takes one while it runs.
   std::uint64_t ptys = 16;
 };
+
+// What a session chooses of its worker's limits (the rest is the server's, for every worker).
+struct ResourceLimits {
+  std::uint64_t memory_bytes = 1ull << 30;
+  double cpus = 1.0;
+  std::uint64_t pids = 256;
+  bool operator==(const ResourceLimits&) const = default;
+};
+
+inline ResourceLimits ResourcesOf(const Limits& limits) {
+  return {.memory_bytes = limits.memory_bytes, .cpus = limits.cpus, .pids = limits.pids};
+}
 
 // The data limit for a memory limit: what the cgroup also has to hold besides the kernel's
 // private memory (its files' pages, /tmp and workspace writes, children) is kept free.

@@ -46,7 +46,7 @@ class NamespacedKernel final : public Sandbox {
  public:
   NamespacedKernel(pid_t pid, common::UniqueFd pidfd, common::UniqueFd channel,
                    std::unique_ptr<Cgroup> cgroup, std::string worker_dir, bool tmpfs_dir,
-                   unsigned uid, std::function<void()> release_slot)
+                   unsigned uid, bool data_limited, std::function<void()> release_slot)
       : pid_(pid),
         pidfd_(std::move(pidfd)),
         channel_(std::move(channel)),
@@ -54,6 +54,7 @@ class NamespacedKernel final : public Sandbox {
         worker_dir_(std::move(worker_dir)),
         tmpfs_dir_(tmpfs_dir),
         uid_(uid),
+        data_limited_(data_limited),
         release_slot_(std::move(release_slot)) {}
   ~NamespacedKernel() override { Kill(); }
 
@@ -101,6 +102,16 @@ class NamespacedKernel final : public Sandbox {
       }
     }
     return kernel_status_;
+  }
+
+  // Without cgroups (rootless, accepted unenforced) only the rlimits change.
+  common::Result<void> AdjustLimits(const ResourceLimits& limits) override {
+    if (cgroup_) {
+      if (auto updated = cgroup_->Update(limits); !updated) return updated;
+    }
+    return WriteKernelLimits(worker_dir_,
+                             {.data_bytes = data_limited_ ? DataLimitFor(limits.memory_bytes) : 0,
+                              .nproc = limits.pids});
   }
 
   bool OutOfMemory() const override { return cgroup_ && cgroup_->OomKilled(); }
@@ -160,6 +171,7 @@ class NamespacedKernel final : public Sandbox {
   std::string worker_dir_;
   bool tmpfs_dir_;  // the worker directory is a tmpfs of ours (privileged only)
   unsigned uid_;
+  bool data_limited_;  // the kernel runs with a data limit (set by its memory limit)
   std::function<void()> release_slot_;
   std::optional<int> init_status_;
   std::optional<int> kernel_status_;
@@ -192,8 +204,10 @@ std::string NamespacesLauncher::NoWorkspaces() const {
 }
 
 common::Result<std::shared_ptr<HostWorkspace>> NamespacesLauncher::CreateWorkspace(
-    const std::filesystem::path& path) {
-  return HostWorkspace::Create(path, /*tmpfs=*/true, workspace_limits_, scope_);
+    const std::filesystem::path& path, std::uint64_t bytes) {
+  WorkspaceLimits limits = workspace_limits_;
+  if (bytes > 0) limits.bytes = bytes;
+  return HostWorkspace::Create(path, /*tmpfs=*/true, limits, scope_);
 }
 
 std::vector<std::string> NamespacesHost::Unenforced() const {
@@ -370,7 +384,7 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   undo.Cancel();
   auto kernel = std::make_unique<NamespacedKernel>(
       static_cast<pid_t>(pid), common::UniqueFd(pidfd), std::move(ours), std::move(cgroup),
-      spec.dir.string(), tmpfs_dir, ids.KernelHostUid(), slot->release);
+      spec.dir.string(), tmpfs_dir, ids.KernelHostUid(), limits_.data_bytes > 0, slot->release);
   const int channel = pair[0];  // owned by `kernel` now
   // From here on, a failure destroys `kernel`, which kills the child and removes everything.
   if (auto added = kernel->AddToCgroups(static_cast<pid_t>(pid)); !added)

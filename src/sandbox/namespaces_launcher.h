@@ -53,8 +53,8 @@ class NamespacesLauncher final : public Launcher {
   std::string Name() const override { return "namespaces"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
   // A tmpfs of `workspace_limits` (privileged; see NoWorkspaces()).
-  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
-      const std::filesystem::path& path) override;
+  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(const std::filesystem::path& path,
+                                                                 std::uint64_t bytes) override;
   std::string NoWorkspaces() const override;
 
  private:

@@ -11,8 +11,8 @@
 namespace sandbox {
 namespace {
 
-common::Result<void> SetLimit(int resource, rlim_t value, const char* name) {
-  const rlimit limit{value, value};
+common::Result<void> SetLimit(int resource, rlim_t value, const char* name, rlim_t max = 0) {
+  const rlimit limit{value, max > value ? max : value};
   if (::setrlimit(resource, &limit) != 0)
     return common::ErrnoFail(std::string("setrlimit(") + name + ")");
   return {};
@@ -25,7 +25,7 @@ common::Result<void> ApplyRlimits(const Limits& limits) {
   if (auto r = SetLimit(RLIMIT_FSIZE, limits.file_size_bytes, "RLIMIT_FSIZE"); !r) return r;
   if (auto r = SetLimit(RLIMIT_NOFILE, limits.open_files, "RLIMIT_NOFILE"); !r) return r;
   // A second line behind the pids cgroup: per-uid, and the uid is the worker's own.
-  return SetLimit(RLIMIT_NPROC, limits.pids, "RLIMIT_NPROC");
+  return SetLimit(RLIMIT_NPROC, limits.pids, "RLIMIT_NPROC", limits.pids_max);
 }
 
 common::Result<void> DropPrivileges(unsigned uid, unsigned gid) {

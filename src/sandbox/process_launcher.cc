@@ -52,6 +52,10 @@ class ChildProcess final : public Sandbox {
     return {};
   }
 
+  // No isolation, no limits (development only): a session's limits are accepted and, like
+  // the server's, not enforced.
+  common::Result<void> AdjustLimits(const ResourceLimits& /*limits*/) override { return {}; }
+
   std::string Describe() const override { return "pid " + std::to_string(pid_); }
 
  private:
@@ -193,7 +197,7 @@ common::Result<std::unique_ptr<Sandbox>> ProcessLauncher::Launch(const WorkerSpe
 }
 
 common::Result<std::shared_ptr<HostWorkspace>> ProcessLauncher::CreateWorkspace(
-    const std::filesystem::path& path) {
+    const std::filesystem::path& path, std::uint64_t /*bytes*/) {
   return HostWorkspace::Create(path, /*tmpfs=*/false, {}, {});
 }
 

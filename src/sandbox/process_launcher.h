@@ -13,8 +13,8 @@ class ProcessLauncher final : public Launcher {
   std::string Name() const override { return "none"; }
   common::Result<std::unique_ptr<Sandbox>> Launch(const WorkerSpec& spec) override;
   // A plain directory: its size is not limited.
-  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(
-      const std::filesystem::path& path) override;
+  common::Result<std::shared_ptr<HostWorkspace>> CreateWorkspace(const std::filesystem::path& path,
+                                                                 std::uint64_t bytes) override;
 };
 
 // argv/envp for execve: pointers into `strings` (which must outlive them), null-terminated.

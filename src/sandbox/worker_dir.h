@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
 #include "common/result.h"
@@ -17,9 +18,21 @@ namespace sandbox {
 // create its sockets. Returns the connection file's path as the kernel sees it.
 common::Result<std::string> PrepareWorkerDir(const WorkerSpec& spec, uid_t uid);
 
-// Once the kernel is ready: takes the directory back (the gateway's user, 0700), so the
-// kernel can no longer add or replace anything in it. False, logged, when it could not: the caller
+// Once the kernel is ready: takes the directory back (the gateway's user, 0711), so the
+// kernel can no longer add, replace or list anything in it (only open what it knows the name
+// of: its own connection file, the limits below). False, logged, when it could not: the caller
 // must kill the worker, whose sockets could otherwise be swapped under the gateway.
 bool SealWorkerDir(const std::string& dir);
+
+// The soft limits the kernel sets on itself when its session's first cell runs (the
+// session-entering cell of jupyter/kernel_setup.cc reads the file): the ones of a session
+// whose limits differ from the server's defaults. Only soft limits: the kernel's hard ones,
+// the server's caps, stay. Call once the directory is sealed.
+inline constexpr const char* kKernelLimitsFile = "limits.json";
+struct KernelLimits {
+  std::uint64_t data_bytes = 0;  // RLIMIT_DATA; 0: leave it
+  std::uint64_t nproc = 0;       // RLIMIT_NPROC
+};
+common::Result<void> WriteKernelLimits(const std::string& dir, const KernelLimits& limits);
 
 }  // namespace sandbox
