@@ -219,6 +219,26 @@ class CreateBodyTest : public ::testing::Test {
                                     "/run/kernel/kernel-sandbox.json"};
 };
 
+TEST_F(CreateBodyTest, TheDataLimitIsSoftAtTheDefaultAndHardAtTheCap) {
+  options_.limits.data_bytes = 448ull << 20;
+  options_.limits.data_max_bytes = 1792ull << 20;
+  json data;
+  const json body = Body();
+  for (const json& u : body["HostConfig"]["Ulimits"]) {
+    if (u["Name"] == "data") data = u;
+  }
+  EXPECT_EQ(data["Soft"], 448ll << 20);
+  EXPECT_EQ(data["Hard"], 1792ll << 20);
+}
+
+TEST(UpdateBodyTest, ASessionsLimitsForARunningContainer) {
+  const json body = UpdateBody({.memory_bytes = 2048ull << 20, .cpus = 0.5, .pids = 64});
+  EXPECT_EQ(body["Memory"], 2048ll << 20);
+  EXPECT_EQ(body["MemorySwap"], 2048ll << 20) << "no swap";
+  EXPECT_EQ(body["NanoCpus"], 500000000ll);
+  EXPECT_EQ(body["PidsLimit"], 64);
+}
+
 TEST_F(CreateBodyTest, ImageCommandAndUser) {
   const json body = Body();
   EXPECT_EQ(body["Image"], "code-interpreter-worker:test");
