@@ -120,6 +120,16 @@ common::Result<std::shared_ptr<gateway::UrlTransfers>> MakeUrlTransfers(const Se
   return std::make_shared<gateway::UrlTransfers>(io, std::move(*fetcher), options);
 }
 
+// The most a session may ask for: each --max-* flag, or its default where the flag is not given.
+pool::SessionLimits SessionCaps(const ServeOptions& o) {
+  return {.memory_mb = std::max(o.max_memory_mb, o.memory_mb),
+          .cpus = std::max(o.max_cpus, o.cpus),
+          .pids = std::max(o.max_pids, o.pids),
+          .workspace_mb = std::max(o.max_workspace_mb, o.workspace_mb),
+          .timeout = Ms(o.max_exec_timeout),
+          .max_timeout = Ms(o.max_exec_timeout)};
+}
+
 common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(
     const ServeOptions& o, const std::vector<pool::EnvironmentConfig>& served) {
   if (o.sandbox == "none") return std::make_unique<sandbox::ProcessLauncher>();
@@ -127,10 +137,10 @@ common::Result<std::unique_ptr<sandbox::Launcher>> MakeLauncher(
   limits.memory_bytes = static_cast<std::uint64_t>(o.memory_mb) << 20;
   limits.data_bytes = sandbox::DataLimitFor(limits.memory_bytes);
   // The hard rlimits at the caps: a session allowed more has its soft ones raised.
-  limits.data_max_bytes = sandbox::DataLimitFor(
-      static_cast<std::uint64_t>(std::max(o.max_memory_mb, o.memory_mb)) << 20);
+  const pool::SessionLimits caps = SessionCaps(o);
+  limits.data_max_bytes = sandbox::DataLimitFor(caps.memory_mb << 20);
   limits.pids = o.pids;
-  limits.pids_max = std::max(o.max_pids, o.pids);
+  limits.pids_max = caps.pids;
   limits.cpus = o.cpus;
   limits.tmp_bytes = static_cast<std::uint64_t>(o.tmp_mb) << 20;
   limits.home_bytes = limits.tmp_bytes;
@@ -291,12 +301,7 @@ int Serve(const ServeOptions& o) {
                .workspace_mb = o.workspace_mb,
                .timeout = Ms(o.exec_timeout),
                .max_timeout = Ms(o.max_exec_timeout)};
-  pc.limit_caps = {.memory_mb = std::max(o.max_memory_mb, o.memory_mb),
-                   .cpus = std::max(o.max_cpus, o.cpus),
-                   .pids = std::max(o.max_pids, o.pids),
-                   .workspace_mb = std::max(o.max_workspace_mb, o.workspace_mb),
-                   .timeout = Ms(o.max_exec_timeout),
-                   .max_timeout = Ms(o.max_exec_timeout)};
+  pc.limit_caps = SessionCaps(o);
   pc.interrupt_grace = Ms(o.interrupt_grace);
   pc.start_timeout = Ms(o.start_timeout);
   pc.health_interval = Ms(o.health_interval);

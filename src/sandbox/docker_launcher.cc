@@ -86,9 +86,7 @@ class Container final : public Sandbox {
     auto updated = client_->Expect("update container", "POST", "/containers/" + id_ + "/update",
                                    docker::UpdateBody(limits));
     if (!updated) return std::unexpected(updated.error());
-    return WriteKernelLimits(worker_dir_,
-                             {.data_bytes = data_limited_ ? DataLimitFor(limits.memory_bytes) : 0,
-                              .nproc = limits.pids});
+    return WriteKernelLimits(worker_dir_, KernelLimitsFor(limits, data_limited_));
   }
 
   std::optional<ResourceUsage> Usage() const override { return usage_.Read(); }

@@ -109,9 +109,7 @@ class NamespacedKernel final : public Sandbox {
     if (cgroup_) {
       if (auto updated = cgroup_->Update(limits); !updated) return updated;
     }
-    return WriteKernelLimits(worker_dir_,
-                             {.data_bytes = data_limited_ ? DataLimitFor(limits.memory_bytes) : 0,
-                              .nproc = limits.pids});
+    return WriteKernelLimits(worker_dir_, KernelLimitsFor(limits, data_limited_));
   }
 
   bool OutOfMemory() const override { return cgroup_ && cgroup_->OomKilled(); }

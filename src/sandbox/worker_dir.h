@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "sandbox/launcher.h"
+#include "sandbox/limits.h"
 
 namespace sandbox {
 
@@ -34,5 +35,10 @@ struct KernelLimits {
   std::uint64_t nproc = 0;       // RLIMIT_NPROC
 };
 common::Result<void> WriteKernelLimits(const std::string& dir, const KernelLimits& limits);
+// The soft limits for a session's `limits`; `data_limited`: the kernel runs with a data limit
+// at all (the server configured one), which then follows the memory limit.
+inline KernelLimits KernelLimitsFor(const ResourceLimits& limits, bool data_limited) {
+  return {.data_bytes = data_limited ? DataLimitFor(limits.memory_bytes) : 0, .nproc = limits.pids};
+}
 
 }  // namespace sandbox
