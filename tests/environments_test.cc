@@ -38,13 +38,6 @@ constexpr char kCjkTitle[] =
     "fonts = font_manager.fontManager._find_fonts_by_props(fig._suptitle.get_fontproperties())\n"
     "print(any('wqy' in f for f in fonts))";
 
-std::string Result(const testing_support::HttpReply& r) {
-  const auto j = r.Json();
-  return j.contains("result_text") && j["result_text"].is_string()
-             ? j["result_text"].get<std::string>()
-             : r.body;
-}
-
 class EnvironmentsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -59,20 +52,20 @@ TEST_F(EnvironmentsTest, DefaultAndMinimalRunTheirOwnSystems) {
 
   auto r = c.Execute("rich", kPythonImports);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Result(r), "[]\n") << "every library imports and the tools are there";
+  EXPECT_EQ(r.ResultText(), "[]\n") << "every library imports and the tools are there";
   r = c.Execute("rich", kCjkTitle);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Result(r), "True\n") << "the title resolves to the CJK font, with no warning";
+  EXPECT_EQ(r.ResultText(), "True\n") << "the title resolves to the CJK font, with no warning";
   r = c.Execute("rich", "import pandas, sklearn, seaborn\npandas.DataFrame({'a': [1, 2]}).a.sum()");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Result(r), "3");
+  EXPECT_EQ(r.ResultText(), "3");
 
   // The minimal environment has no pandas: the kernel runs on its root, not the other's.
   const std::string minimal =
       R"js({"user_uuid": "small", "environment": "minimal", "code": "import numpy, matplotlib\ntry:\n    import pandas\n    print('pandas')\nexcept ImportError:\n    print('no pandas')"})js";
   r = c.Post("/execute", minimal);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Result(r), "no pandas\n");
+  EXPECT_EQ(r.ResultText(), "no pandas\n");
   r = c.Get("/sessions/small");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["environment"], "minimal");
@@ -117,7 +110,7 @@ TEST_F(EnvironmentsTest, ACustomEnvironmentIsBuiltAndServed) {
     const auto r = server.Client().Execute(
         "tiny", "import tabulate\nprint(open('/etc/ci-tiny-marker').read().strip())");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(Result(r), "built by setup.sh\n");
+    EXPECT_EQ(r.ResultText(), "built by setup.sh\n");
   }
   const std::string remove = binary + " env remove ci-tiny --recipes " + recipes.string();
   EXPECT_EQ(std::system(remove.c_str()), 0);

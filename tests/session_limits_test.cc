@@ -12,13 +12,6 @@ namespace {
 using testing_support::ServerProcess;
 using testing_support::TestSandbox;
 
-std::string Text(const testing_support::HttpReply& r) {
-  const auto j = r.Json();
-  return j.contains("result_text") && j["result_text"].is_string()
-             ? j["result_text"].get<std::string>()
-             : r.body;
-}
-
 class SessionLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,12 +47,12 @@ TEST_F(SessionLimitsTest, MoreMemoryFewerProcessesAndLessCpuHoldInside) {
   // 900 MiB: beyond the default's data limit (~448 MiB), within this session's.
   r = c.Execute("tuned", "big = bytearray(900 << 20)\nlen(big) >> 20");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Text(r), "900");
+  EXPECT_EQ(r.ResultText(), "900");
   r = c.Execute("tuned",
                 "del big\ntry:\n    x = bytearray(1600 << 20)\nexcept MemoryError:\n"
                 "    print('MemoryError')");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Text(r), "MemoryError\n");
+  EXPECT_EQ(r.ResultText(), "MemoryError\n");
 
   // Processes: at most 64 tasks in the sandbox (the kernel's own threads included).
   r = c.Execute("tuned",
@@ -69,7 +62,7 @@ TEST_F(SessionLimitsTest, MoreMemoryFewerProcessesAndLessCpuHoldInside) {
                 "    kids.append(pid)\nn = len(kids)\nfor k in kids:\n    os.kill(k, 9)\n"
                 "    os.waitpid(k, 0)\nprint(n)");
   ASSERT_EQ(r.status, 200) << r.body;
-  const int forked = std::stoi(Text(r));
+  const int forked = std::stoi(r.ResultText());
   EXPECT_GT(forked, 10);
   EXPECT_LT(forked, 64);
 
@@ -82,7 +75,7 @@ TEST_F(SessionLimitsTest, MoreMemoryFewerProcessesAndLessCpuHoldInside) {
                 "    kids.append(pid)\nfor k in kids:\n    os.waitpid(k, 0)\n"
                 "print(round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime, 2))");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_LT(std::stod(Text(r)), 1.2) << "CPU seconds of 2 s of busy wall time";
+  EXPECT_LT(std::stod(r.ResultText()), 1.2) << "CPU seconds of 2 s of busy wall time";
 
   r = c.Get("/sessions/tuned");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -105,10 +98,10 @@ TEST_F(SessionLimitsTest, LessMemoryEndsInMemoryErrorAndAOneSecondLoopIsASecond)
                 "keep = 41\ntry:\n    x = bytearray(400 << 20)\nexcept MemoryError:\n"
                 "    print('MemoryError')");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Text(r), "MemoryError\n") << "400 MiB is within the default 512, not within 256";
+  EXPECT_EQ(r.ResultText(), "MemoryError\n") << "400 MiB is within the default 512, not within 256";
   r = c.Execute("small", "keep + 1");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Text(r), "42");
+  EXPECT_EQ(r.ResultText(), "42");
   EXPECT_TRUE(r.Json()["state_preserved"].get<bool>());
 
   r = c.Execute("small",

@@ -57,6 +57,13 @@ HttpReply Parse(const std::string& raw) {
 
 nlohmann::json HttpReply::Json() const { return nlohmann::json::parse(body, nullptr, false); }
 
+std::string HttpReply::ResultText() const {
+  const auto j = Json();
+  return j.is_object() && j.contains("result_text") && j["result_text"].is_string()
+             ? j["result_text"].get<std::string>()
+             : body;
+}
+
 std::string HttpClient::Exchange(const std::string& bytes, bool shutdown_write) const {
   common::UniqueFd fd = Connect(port_);
   if (!fd.Valid()) return {};

@@ -14,6 +14,8 @@ struct HttpReply {
   std::string body;
 
   nlohmann::json Json() const;  // the body parsed as JSON (discarded value on failure)
+  // An /execute answer's result_text, or the whole body when it has none (for messages).
+  std::string ResultText() const;
 };
 
 class HttpClient {
