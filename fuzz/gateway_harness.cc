@@ -92,7 +92,7 @@ pool::PoolStatus FakeSessions::Status() const {
   return status;
 }
 
-void FakeSessions::OpenWorkspace(const std::string& user,
+void FakeSessions::OpenWorkspace(const std::string& user, const pool::SessionOptions& /*options*/,
                                  std::function<void(pool::WorkspaceGrant)> done) {
   ++calls_;
   FUZZ_CHECK(!user.empty(), "an empty user reached the sessions");

@@ -26,7 +26,7 @@ class FakeSessions : public pool::Sessions {
   bool Release(const std::string& user) override;
   pool::PoolStatus Status() const override;
   // Refused (501): the file routes' parsing is fuzzed up to the workspace, not beyond.
-  void OpenWorkspace(const std::string& user,
+  void OpenWorkspace(const std::string& user, const pool::SessionOptions& /*options*/,
                      std::function<void(pool::WorkspaceGrant)> done) override;
 
   int Calls() const { return calls_; }

@@ -85,6 +85,18 @@ TEST_F(EnvironmentsTest, DefaultAndMinimalRunTheirOwnSystems) {
     EXPECT_EQ(env["sessions"], 1) << env;
     EXPECT_EQ(env["min_idle_workers"], 1) << env;
   }
+
+  // A file call may create the session too, in the environment its query names.
+  r = c.Get("/files/list?user_uuid=lister&environment=minimal");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(c.Get("/sessions/lister").Json()["environment"], "minimal");
+  EXPECT_EQ(c.Get("/files/list?user_uuid=lister&environment=python").status, 409);
+  r = c.Get("/files/list?user_uuid=lister2&environment=nope");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("minimal, python"), std::string::npos) << r.body;
+  r = c.Execute("lister", "import importlib.util\nimportlib.util.find_spec('pandas') is None");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.ResultText(), "True") << "its kernel runs the minimal root";
 }
 
 // Builds tests/environments/ci-tiny with the real builder into the machine's store (sharing

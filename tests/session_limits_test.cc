@@ -114,4 +114,35 @@ TEST_F(SessionLimitsTest, LessMemoryEndsInMemoryErrorAndAOneSecondLoopIsASecond)
   EXPECT_LT(cpu_ms, 1500);
 }
 
+// A file call may be a session's first: it names the limits in its query, and the session's
+// kernel, started later, runs with them.
+TEST_F(SessionLimitsTest, AFileCallCreatesTheSessionWithTheLimitsItNames) {
+  ASSERT_TRUE(server_.ok()) << server_.Log();
+  const auto c = server_.Client();
+  auto r = c.Request("PUT", "/files?user_uuid=filer&path=in.txt&limits.memory_mb=4096", "x",
+                     {{"X-Auth-Token", c.token()}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("--max-memory-mb"), std::string::npos) << r.body;
+  EXPECT_EQ(c.Get("/sessions/filer").status, 404) << "a refused call creates no session";
+
+  r = c.Request("PUT", "/files?user_uuid=filer&path=in.txt&limits.memory_mb=256", "41",
+                {{"X-Auth-Token", c.token()}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = c.Get("/sessions/filer");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["limits"]["memory_mb"], 256);
+  EXPECT_EQ(c.Get("/files/list?user_uuid=filer&limits.memory_mb=512").status, 409)
+      << "the session has other limits";
+  EXPECT_EQ(c.Get("/files/list?user_uuid=filer&limits.memory_mb=256").status, 200);
+
+  r = c.Execute("filer",
+                "keep = int(open('in.txt').read())\ntry:\n    x = bytearray(400 << 20)\n"
+                "except MemoryError:\n    print('MemoryError')");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.ResultText(), "MemoryError\n") << "the kernel runs with the file call's 256 MiB";
+  r = c.Execute("filer", "keep + 1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.ResultText(), "42");
+}
+
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "gateway/limits_json.h"
 
 namespace gateway {
@@ -71,6 +72,27 @@ common::Result<pool::SessionOptions> SessionFields(const json& object) {
 }
 
 }  // namespace
+
+common::Result<pool::SessionOptions> ParseSessionQuery(const QueryParams& params) {
+  json object = json::object();
+  if (const auto env = params.find("environment"); env != params.end()) {
+    if (env->second.empty()) return common::Fail("Query parameter 'environment' must not be empty");
+    object["environment"] = env->second;
+  }
+  constexpr std::string_view kPrefix = "limits.";
+  json limits = json::object();
+  for (auto it = params.lower_bound(kPrefix); it != params.end() && it->first.starts_with(kPrefix);
+       ++it) {
+    json value = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded() || !value.is_number()) {
+      return common::Fail("Query parameter '" + common::Printable(it->first, 64) +
+                          "' must be a number");
+    }
+    limits[it->first.substr(kPrefix.size())] = std::move(value);
+  }
+  if (!limits.empty()) object["limits"] = std::move(limits);
+  return SessionFields(object);
+}
 
 std::string Dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "gateway/query.h"
 #include "gateway/router.h"
 #include "pool/sessions.h"
 #include "workspace/listing.h"
@@ -23,6 +24,11 @@ common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
 // Parses {"user_uuid", "environment"?} (POST /sessions).
 common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
     const std::string& body, const RouterConfig& config);
+
+// The session options a file call may carry in its query: `environment=NAME` and one
+// `limits.FIELD=NUMBER` per limit (the fields of /execute's `limits`), e.g.
+// `?user_uuid=U&path=P&environment=minimal&limits.memory_mb=1024`.
+common::Result<pool::SessionOptions> ParseSessionQuery(const QueryParams& params);
 
 // Parses {"user_uuid"}.
 common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config);

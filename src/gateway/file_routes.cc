@@ -18,6 +18,7 @@ using nlohmann::json;
 struct FileQuery {
   std::string user;
   workspace::Components path;
+  pool::SessionOptions session;  // for a call that creates the session
   QueryParams params;
 };
 
@@ -41,6 +42,9 @@ common::Result<FileQuery> ParseFileQuery(const HttpRequest& request, const Route
       workspace::ParseClientPath(path == params->end() ? "" : std::string_view(path->second), use);
   if (!components) return common::Fail(components.error().message);
   query.path = std::move(*components);
+  auto session = ParseSessionQuery(*params);
+  if (!session) return std::unexpected(session.error());
+  query.session = std::move(*session);
   query.params = std::move(*params);
   return query;
 }
@@ -255,9 +259,11 @@ void BeginFormUpload(
   auto boundary = FormBoundary(head.content_type);
   if (!boundary) return ready(nullptr, ErrorResponse(400, boundary.error().message));
   const std::string user = query->user;
+  const pool::SessionOptions options = query->session;
   sessions.OpenWorkspace(
-      user, [&config, &sessions, query = std::move(*query), boundary = std::move(*boundary),
-             ready = std::move(ready)](pool::WorkspaceGrant grant) {
+      user, options,
+      [&config, &sessions, query = std::move(*query), boundary = std::move(*boundary),
+       ready = std::move(ready)](pool::WorkspaceGrant grant) {
         if (auto refused = WorkspaceRefusalResponse(grant))
           return ready(nullptr, std::move(*refused));
         ready(std::make_unique<FormUpload>(boundary, query.path, config, query.user,
@@ -273,13 +279,18 @@ void HandleFileRequest(const HttpRequest& request, const RouterConfig& config,
                               listing ? workspace::PathUse::kDirectory : workspace::PathUse::kFile);
   if (!query) return respond(ErrorResponse(400, query.error().message));
   const std::string user = query->user;
-  sessions.OpenWorkspace(user, [&config, &sessions, request, query = std::move(*query), listing,
-                                respond = std::move(respond)](pool::WorkspaceGrant grant) {
-    if (auto refused = WorkspaceRefusalResponse(grant)) return respond(std::move(*refused));
-    if (listing) return respond(ListDirectory(query, config, *grant.workspace));
-    if (request.method == "DELETE") return respond(Delete(query, *grant.workspace, sessions));
-    respond(Download(query, request, std::move(grant.workspace)));
-  });
+  const pool::SessionOptions options = query->session;
+  sessions.OpenWorkspace(user, options,
+                         [&config, &sessions, request, query = std::move(*query), listing,
+                          respond = std::move(respond)](pool::WorkspaceGrant grant) {
+                           if (auto refused = WorkspaceRefusalResponse(grant))
+                             return respond(std::move(*refused));
+                           if (listing)
+                             return respond(ListDirectory(query, config, *grant.workspace));
+                           if (request.method == "DELETE")
+                             return respond(Delete(query, *grant.workspace, sessions));
+                           respond(Download(query, request, std::move(grant.workspace)));
+                         });
 }
 
 void BeginFileUpload(
@@ -290,18 +301,22 @@ void BeginFileUpload(
   auto query = ParseFileQuery(head, config, workspace::PathUse::kFile);
   if (!query) return ready(nullptr, ErrorResponse(400, query.error().message));
   const std::string user = query->user;
-  sessions.OpenWorkspace(user, [&config, &sessions, query = std::move(*query),
-                                ready = std::move(ready)](pool::WorkspaceGrant grant) {
-    if (auto refused = WorkspaceRefusalResponse(grant)) return ready(nullptr, std::move(*refused));
-    workspace::WriteOptions options;
-    options.max_bytes = config.max_file_bytes;
-    options.owner = grant.workspace->Owner();
-    auto writer = workspace::BeginWrite(grant.workspace->RootFd(), query.path, options);
-    if (!writer) return ready(nullptr, FsErrorResponse(writer.error()));
-    ready(std::make_unique<FileUpload>(std::move(*writer), workspace::DisplayPath(query.path),
-                                       query.user, std::move(grant.workspace), sessions),
-          std::nullopt);
-  });
+  const pool::SessionOptions options = query->session;
+  sessions.OpenWorkspace(
+      user, options,
+      [&config, &sessions, query = std::move(*query),
+       ready = std::move(ready)](pool::WorkspaceGrant grant) {
+        if (auto refused = WorkspaceRefusalResponse(grant))
+          return ready(nullptr, std::move(*refused));
+        workspace::WriteOptions options;
+        options.max_bytes = config.max_file_bytes;
+        options.owner = grant.workspace->Owner();
+        auto writer = workspace::BeginWrite(grant.workspace->RootFd(), query.path, options);
+        if (!writer) return ready(nullptr, FsErrorResponse(writer.error()));
+        ready(std::make_unique<FileUpload>(std::move(*writer), workspace::DisplayPath(query.path),
+                                           query.user, std::move(grant.workspace), sessions),
+              std::nullopt);
+      });
 }
 
 std::uint64_t UploadBodyLimit(const HttpRequest& head, const RouterConfig& config) {

@@ -5,13 +5,15 @@
 //   PUT /files?user_uuid=U&path=P            the raw body, streamed into an atomic write: 201
 //   POST /files/upload?user_uuid=U&path=DIR  multipart/form-data (browsers): each file part
 //                                            written as DIR/<its file name>, the same way: 201
-// A call for a user without a session creates it (Sessions::OpenWorkspace). Paths are
+// A call for a user without a session creates it (Sessions::OpenWorkspace), with the
+// `environment` and `limits.FIELD` the query names (ParseSessionQuery; 400 for unknown or
+// disallowed ones, 409 when the session exists with others). Paths are
 // absolute under /sandbox or relative to it (workspace/client_path.h); the work on the
 // workspace goes through ci_workspace, which never follows a link the kernel planted.
-// Statuses: 400 bad query or path, 404 missing, 409 wrong type or a link, 413 over
-// max_file_bytes, 416 unsatisfiable range, 501 no workspaces on this backend, 503 none could
-// be made (or shutting down), 507 the workspace is full.
-// io thread only, like the router.
+// Statuses: 400 bad query or path, 404 missing, 409 wrong type or a link (or other session
+// options), 413 over max_file_bytes, 416 unsatisfiable range, 501 no workspaces on this backend,
+// 503 none could be made (or shutting down), 507 the workspace is full. io thread only, like the
+// router.
 #pragma once
 
 #include <functional>

@@ -52,9 +52,10 @@ class FileRoutesTest : public ::testing::Test {
     void Execute(pool::ExecuteCommand, std::function<void(pool::ExecuteOutcome)>) override {}
     bool Release(const std::string&) override { return false; }
     pool::PoolStatus Status() const override { return {}; }
-    void OpenWorkspace(const std::string& user,
+    void OpenWorkspace(const std::string& user, const pool::SessionOptions& session,
                        std::function<void(pool::WorkspaceGrant)> done) override {
       opened.push_back(user);
+      options.push_back(session);
       pool::WorkspaceGrant grant;
       if (refusal != pool::WorkspaceRefusal::kNone) {
         grant.refusal = refusal;
@@ -69,6 +70,7 @@ class FileRoutesTest : public ::testing::Test {
     std::shared_ptr<sandbox::HostWorkspace> workspace;
     pool::WorkspaceRefusal refusal = pool::WorkspaceRefusal::kNone;
     std::vector<std::string> opened, changed;
+    std::vector<pool::SessionOptions> options;
   };
 
   void SetUp() override {
@@ -274,6 +276,10 @@ TEST_F(FileRoutesTest, RefusalsAndTheToken) {
   EXPECT_EQ(Send("PUT", "/files?user_uuid=u&path=a", "x").status, 501);
   sessions_.refusal = pool::WorkspaceRefusal::kFailed;
   EXPECT_EQ(Send("GET", "/files?user_uuid=u&path=a").status, 503);
+  sessions_.refusal = pool::WorkspaceRefusal::kInvalid;
+  EXPECT_EQ(Send("GET", "/files/list?user_uuid=u&environment=nope").status, 400);
+  sessions_.refusal = pool::WorkspaceRefusal::kConflict;
+  EXPECT_EQ(Send("GET", "/files/list?user_uuid=u&environment=other").status, 409);
   HttpRequest anonymous;
   anonymous.method = "GET";
   anonymous.target = "/files?user_uuid=u&path=a";
@@ -281,7 +287,38 @@ TEST_F(FileRoutesTest, RefusalsAndTheToken) {
   HttpResponse response;
   HandleRequest(anonymous, config_, sessions_, [&](HttpResponse r) { response = std::move(r); });
   EXPECT_EQ(response.status, 401);
-  EXPECT_EQ(sessions_.opened.size(), 3u);  // the anonymous request reached nothing
+  EXPECT_EQ(sessions_.opened.size(), 5u);  // the anonymous request reached nothing
+}
+
+TEST_F(FileRoutesTest, TheQueryNamesTheSessionsEnvironmentAndLimits) {
+  ASSERT_EQ(Send("PUT",
+                 "/files?user_uuid=u&path=a.txt&environment=minimal&limits.memory_mb=1024"
+                 "&limits.cpus=0.5&limits.timeout=2.5",
+                 "x")
+                .status,
+            201);
+  ASSERT_EQ(sessions_.options.size(), 1u);
+  const pool::SessionOptions& options = sessions_.options[0];
+  EXPECT_EQ(options.environment, "minimal");
+  EXPECT_EQ(options.limits.memory_mb, 1024u);
+  EXPECT_EQ(options.limits.cpus, 0.5);
+  EXPECT_EQ(options.limits.timeout, std::chrono::milliseconds(2500));
+  EXPECT_FALSE(options.limits.pids.has_value());
+  ASSERT_EQ(Send("GET", "/files/list?user_uuid=u").status, 200);
+  EXPECT_TRUE(sessions_.options[1].environment.empty() && sessions_.options[1].limits.Empty())
+      << "a call naming nothing asks for nothing";
+
+  // Bad options are refused before any session is reached.
+  for (const char* target :
+       {"/files/list?user_uuid=u&limits.memory_mb=lots", "/files/list?user_uuid=u&limits.cpu=1",
+        "/files/list?user_uuid=u&limits.pids=-3", "/files/list?user_uuid=u&environment="}) {
+    const HttpResponse r = Send("GET", target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_TRUE(Body(r).contains("detail")) << r.body;
+  }
+  EXPECT_NE(Send("GET", "/files/list?user_uuid=u&limits.cpu=1").body.find("known: memory_mb"),
+            std::string::npos);
+  EXPECT_EQ(sessions_.options.size(), 2u);
 }
 
 }  // namespace

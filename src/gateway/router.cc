@@ -149,6 +149,10 @@ std::optional<HttpResponse> WorkspaceRefusalResponse(const pool::WorkspaceGrant&
       return std::nullopt;
     case pool::WorkspaceRefusal::kUnavailable:
       return ErrorResponse(501, grant.detail);
+    case pool::WorkspaceRefusal::kInvalid:
+      return ErrorResponse(400, grant.detail);
+    case pool::WorkspaceRefusal::kConflict:
+      return ErrorResponse(409, grant.detail);
     case pool::WorkspaceRefusal::kFailed:
     case pool::WorkspaceRefusal::kShuttingDown: {
       HttpResponse response = ErrorResponse(503, grant.detail);

@@ -49,7 +49,7 @@ class RouterTest : public ::testing::Test {
       return status;
     }
     // The file routes have tests of their own (file_routes_test.cc).
-    void OpenWorkspace(const std::string&,
+    void OpenWorkspace(const std::string&, const pool::SessionOptions&,
                        std::function<void(pool::WorkspaceGrant)> done) override {
       done({.workspace = nullptr,
             .refusal = pool::WorkspaceRefusal::kUnavailable,

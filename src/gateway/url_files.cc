@@ -249,41 +249,53 @@ void HandleUrlFileRequest(const HttpRequest& request, const RouterConfig& config
   } else {
     user = it->second;
   }
+  pool::SessionOptions options;
+  if (params) {
+    auto session = ParseSessionQuery(*params);
+    if (session) {
+      options = std::move(*session);
+    } else {
+      violations.Add(json::array({"query"}), session.error().message);
+    }
+  }
   auto entries = ParseBody(request, kind, violations);
   if (violations.Any() || !entries) return respond(violations.Response());
   if (kind != Kind::kDelete && !config.url_transfers) {
     return respond(ErrorResponse(501, "URL import and export are not enabled on this server"));
   }
-  sessions.OpenWorkspace(user, [kind, &sessions, user, transfers = config.url_transfers,
-                                entries = std::move(*entries),
-                                respond = std::move(respond)](pool::WorkspaceGrant grant) mutable {
-    if (auto refused = WorkspaceRefusalResponse(grant)) return respond(std::move(*refused));
-    if (kind == Kind::kDelete) {
-      HttpResponse response = DeleteAll(entries, *grant.workspace);
-      sessions.WorkspaceChanged(user);
-      return respond(std::move(response));
-    }
-    auto shared = std::make_shared<std::vector<Entry>>(std::move(entries));
-    auto finish = [kind, &sessions, user, shared, respond](std::vector<TransferResult> results) {
-      if (kind == Kind::kImport) sessions.WorkspaceChanged(user);
-      respond(BatchResponse(kind == Kind::kImport ? 201 : 200, *shared, results, kind));
-    };
-    bool queued = false;
-    if (kind == Kind::kImport) {
-      std::vector<ImportItem> items;
-      for (const Entry& e : *shared) items.push_back({*e.url, e.file});
-      queued = transfers->Import(grant.workspace, std::move(items), finish);
-    } else {
-      std::vector<ExportItem> items;
-      for (const Entry& e : *shared) items.push_back({*e.url, e.file, e.form});
-      queued = transfers->Export(grant.workspace, std::move(items), finish);
-    }
-    if (!queued) {
-      HttpResponse busy = ErrorResponse(503, "Too many URL transfers are waiting; try again later");
-      busy.headers.emplace_back("Retry-After", "5");
-      respond(std::move(busy));
-    }
-  });
+  sessions.OpenWorkspace(
+      user, options,
+      [kind, &sessions, user, transfers = config.url_transfers, entries = std::move(*entries),
+       respond = std::move(respond)](pool::WorkspaceGrant grant) mutable {
+        if (auto refused = WorkspaceRefusalResponse(grant)) return respond(std::move(*refused));
+        if (kind == Kind::kDelete) {
+          HttpResponse response = DeleteAll(entries, *grant.workspace);
+          sessions.WorkspaceChanged(user);
+          return respond(std::move(response));
+        }
+        auto shared = std::make_shared<std::vector<Entry>>(std::move(entries));
+        auto finish = [kind, &sessions, user, shared,
+                       respond](std::vector<TransferResult> results) {
+          if (kind == Kind::kImport) sessions.WorkspaceChanged(user);
+          respond(BatchResponse(kind == Kind::kImport ? 201 : 200, *shared, results, kind));
+        };
+        bool queued = false;
+        if (kind == Kind::kImport) {
+          std::vector<ImportItem> items;
+          for (const Entry& e : *shared) items.push_back({*e.url, e.file});
+          queued = transfers->Import(grant.workspace, std::move(items), finish);
+        } else {
+          std::vector<ExportItem> items;
+          for (const Entry& e : *shared) items.push_back({*e.url, e.file, e.form});
+          queued = transfers->Export(grant.workspace, std::move(items), finish);
+        }
+        if (!queued) {
+          HttpResponse busy =
+              ErrorResponse(503, "Too many URL transfers are waiting; try again later");
+          busy.headers.emplace_back("Retry-After", "5");
+          respond(std::move(busy));
+        }
+      });
 }
 
 }  // namespace gateway

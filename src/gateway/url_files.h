@@ -4,11 +4,13 @@
 //   POST   /api/v1/files/export?user_uuid=U  {"files": [{"path", "name", "upload_url",
 //          "upload_fields"?}]} -> 200 {"success": true, "results": [{"path", "name", "size"}]}
 //   DELETE /api/v1/files?user_uuid=U         {"files": [{"path", "name"}]} -> 204
-// `path` is a directory under /sandbox and `name` a file name in it. Request validation
-// errors (a missing field, a path outside /sandbox or with "..", a name with a path separator,
-// more than kMaxUrlFiles files, a URL that is not http or https) get 422 with a `detail` list
-// of {"type", "loc", "msg"}, as FastAPI answers, which the original's clients check. A batch
-// in which some files failed answers with the first failure's status and
+// The query may name the session's `environment` and `limits.FIELD`s as the file routes do
+// (file_routes.h), for a call that creates the session. `path` is a directory under /sandbox and
+// `name` a file name in it. Request validation errors (a missing field, a path outside /sandbox or
+// with "..", a name with a path separator, more than kMaxUrlFiles files, a URL that is not http or
+// https) get 422 with a `detail` list of {"type", "loc", "msg"}, as FastAPI answers, which the
+// original's clients check. A batch in which some files failed answers with the first failure's
+// status and
 // {"success": false, "detail", "results" (the files that succeeded), "errors": [{"index",
 // "full_path", "status", "detail"}]}; each file is atomic on its own.
 // io thread only, like the router.

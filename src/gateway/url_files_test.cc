@@ -20,7 +20,7 @@ class UrlFilesTest : public ::testing::Test {
     void Execute(pool::ExecuteCommand, std::function<void(pool::ExecuteOutcome)>) override {}
     bool Release(const std::string&) override { return false; }
     pool::PoolStatus Status() const override { return {}; }
-    void OpenWorkspace(const std::string& user,
+    void OpenWorkspace(const std::string& user, const pool::SessionOptions&,
                        std::function<void(pool::WorkspaceGrant)> done) override {
       opened.push_back(user);
       done({.workspace = nullptr,
@@ -127,7 +127,14 @@ TEST_F(UrlFilesTest, ValidationErrorsAre422WithADetailList) {
                               {"upload_fields", {{"key", 1}}}}}}};
   EXPECT_EQ(Locs(Send("POST", "/api/v1/files/export?user_uuid=u", bad_fields)),
             std::vector<json>{json({"body", "files", 0, "upload_fields", "key"})});
+  const json deleted = {{"files", {{{"path", "/sandbox/"}, {"name", "temp.xlsx"}}}}};
+  EXPECT_EQ(Locs(Send("DELETE", "/api/v1/files?user_uuid=u&limits.memory_mb=lots", deleted)),
+            std::vector<json>{json({"query"})});
   EXPECT_TRUE(sessions_.opened.empty()) << "nothing invalid reached the sessions";
+  EXPECT_EQ(Send("DELETE", "/api/v1/files?user_uuid=u&environment=minimal&limits.pids=64", deleted)
+                .status,
+            501)
+      << "session options pass validation";
 }
 
 TEST_F(UrlFilesTest, RoutesAndMethods) {

@@ -344,7 +344,8 @@ std::optional<SessionInfo> Pool::Describe(const std::string& user) const {
                      .peak_memory_mb = s.peak_memory_mb};
 }
 
-void Pool::OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) {
+void Pool::OpenWorkspace(const std::string& user, const SessionOptions& options,
+                         std::function<void(WorkspaceGrant)> done) {
   Impl& p = *impl_;
   if (p.shutting_down) {
     return done({.workspace = nullptr,
@@ -358,8 +359,20 @@ void Pool::OpenWorkspace(const std::string& user, std::function<void(WorkspaceGr
                  .detail = "This server gives sessions no workspace: " + why,
                  .retry_after_seconds = 0});
   }
-  Session& session =
-      p.SessionFor(user, {.environment = p.default_environment, .limits = p.config.limits});
+  auto resolved = p.Resolve(options);
+  if (!resolved) {
+    return done({.workspace = nullptr,
+                 .refusal = WorkspaceRefusal::kInvalid,
+                 .detail = resolved.error().message,
+                 .retry_after_seconds = 0});
+  }
+  Session& session = p.SessionFor(user, *resolved);
+  if (std::string why = Impl::Mismatch(session, options, *resolved); !why.empty()) {
+    return done({.workspace = nullptr,
+                 .refusal = WorkspaceRefusal::kConflict,
+                 .detail = std::move(why),
+                 .retry_after_seconds = 0});
+  }
   session.last_active = std::chrono::steady_clock::now();
   session.holds_files = true;
   // A file call takes no worker: the session's first execution does, as it would anyway.

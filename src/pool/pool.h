@@ -57,7 +57,8 @@ class Pool final : public Sessions {
   SessionCreated CreateSession(const std::string& user, const SessionOptions& options,
                                std::string& detail) override;
   std::optional<SessionInfo> Describe(const std::string& user) const override;
-  void OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) override;
+  void OpenWorkspace(const std::string& user, const SessionOptions& options,
+                     std::function<void(WorkspaceGrant)> done) override;
   void WorkspaceChanged(const std::string& user) override;
 
   // Ends sessions idle since before `now - idle_timeout`; runs periodically, public for tests.

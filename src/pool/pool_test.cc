@@ -930,7 +930,7 @@ class PoolWorkspaceTest : public PoolTest {
   // The workspace a grant gives the user, after waiting for it.
   std::shared_ptr<sandbox::HostWorkspace> Workspace(const std::string& user) {
     std::optional<WorkspaceGrant> grant;
-    pool_->OpenWorkspace(user, [&](WorkspaceGrant g) { grant = std::move(g); });
+    pool_->OpenWorkspace(user, {}, [&](WorkspaceGrant g) { grant = std::move(g); });
     if (!RunUntil([&] { return grant.has_value(); })) return nullptr;
     EXPECT_EQ(grant->refusal, WorkspaceRefusal::kNone) << grant->detail;
     return grant->workspace;
@@ -967,6 +967,36 @@ TEST_F(PoolWorkspaceTest, TheWorkspaceIsAttachedBeforeCodeRunsAndOutlivesAReplac
   EXPECT_TRUE(pool_->Release("alice"));
   JoinBlocking();
   EXPECT_FALSE(std::filesystem::exists(ws->Path())) << "removed with the session";
+}
+
+TEST_F(PoolWorkspaceTest, AFileCallCreatesTheSessionWithTheOptionsItNames) {
+  StartPool(Config(0));
+  const auto open = [&](const std::string& user, const SessionOptions& options) {
+    std::optional<WorkspaceGrant> grant;
+    pool_->OpenWorkspace(user, options, [&](WorkspaceGrant g) { grant = std::move(g); });
+    EXPECT_TRUE(RunUntil([&] { return grant.has_value(); }));
+    return grant.value_or(WorkspaceGrant{});
+  };
+  WorkspaceGrant grant = open("bob", {.environment = "nope"});
+  EXPECT_EQ(grant.refusal, WorkspaceRefusal::kInvalid);
+  EXPECT_NE(grant.detail.find("Unknown environment 'nope'"), std::string::npos) << grant.detail;
+  EXPECT_FALSE(pool_->Describe("bob").has_value()) << "a refused call creates no session";
+
+  SessionOptions smaller;
+  smaller.limits.memory_mb = 512;
+  grant = open("carol", smaller);
+  ASSERT_EQ(grant.refusal, WorkspaceRefusal::kNone) << grant.detail;
+  EXPECT_TRUE(grant.workspace);
+  ASSERT_TRUE(pool_->Describe("carol").has_value());
+  EXPECT_EQ(pool_->Describe("carol")->limits.memory_mb, 512u);
+
+  SessionOptions other;
+  other.limits.memory_mb = 256;
+  grant = open("carol", other);
+  EXPECT_EQ(grant.refusal, WorkspaceRefusal::kConflict);
+  EXPECT_EQ(open("carol", {}).refusal, WorkspaceRefusal::kNone) << "naming nothing agrees";
+  EXPECT_EQ(open("carol", smaller).refusal, WorkspaceRefusal::kNone) << "the same limits agree";
+  EXPECT_EQ(pool_->Describe("carol")->limits.memory_mb, 512u);
 }
 
 TEST_F(PoolWorkspaceTest, EachExecutionReportsWhatChangedDuringItOnly) {
@@ -1048,7 +1078,7 @@ TEST_F(PoolWorkspaceTest, WithoutWorkspacesFileCallsAreRefused) {
   pool_ = std::make_unique<Pool>(Config(0), io_, blocking_, off, transport_);
   pool_->Start();
   std::optional<WorkspaceGrant> grant;
-  pool_->OpenWorkspace("alice", [&](WorkspaceGrant g) { grant = std::move(g); });
+  pool_->OpenWorkspace("alice", {}, [&](WorkspaceGrant g) { grant = std::move(g); });
   ASSERT_TRUE(grant.has_value());
   EXPECT_EQ(grant->refusal, WorkspaceRefusal::kUnavailable);
   EXPECT_NE(grant->detail.find("off in this test"), std::string::npos);

@@ -77,6 +77,8 @@ enum class WorkspaceRefusal {
   kUnavailable,   // this backend, as configured, gives sessions no workspace
   kFailed,        // the workspace could not be created
   kShuttingDown,  // the service is stopping
+  kInvalid,       // the call names an environment or limits the server does not have or allow
+  kConflict,      // the session exists with other options than the call names
 };
 
 struct WorkspaceGrant {
@@ -154,11 +156,14 @@ class Sessions {
   virtual std::optional<SessionInfo> Describe(const std::string& /*user*/) const {
     return std::nullopt;
   }
-  // The user's workspace, creating the session (with its workspace, not yet a worker: the
-  // first Execute takes one) when there is none. The grant stays usable while held, even if the
-  // session ends meanwhile (its files are then gone: the workspace is unmounted when the session
-  // ends).
-  virtual void OpenWorkspace(const std::string& user, std::function<void(WorkspaceGrant)> done) = 0;
+  // The user's workspace, creating the session with `options` (with its workspace, not yet a
+  // worker: the first Execute takes one) when there is none; an existing session must agree
+  // with the options it names, as for Execute (kConflict), and unknown or disallowed options
+  // are refused (kInvalid) before anything is created. The grant stays usable while held, even
+  // if the session ends meanwhile (its files are then gone: the workspace is unmounted when the
+  // session ends).
+  virtual void OpenWorkspace(const std::string& user, const SessionOptions& options,
+                             std::function<void(WorkspaceGrant)> done) = 0;
   // The gateway changed the user's workspace (an upload, a deletion): those changes are not
   // reported as the next execution's.
   virtual void WorkspaceChanged(const std::string& /*user*/) {}
