@@ -53,10 +53,12 @@ Result<std::map<std::string, std::size_t>> ParseMinIdle(const std::vector<std::s
 Result<std::vector<pool::EnvironmentConfig>> ResolveEnvironments(const ServeOptions& o) {
   const environments::Store store(o.env_store.empty() ? DefaultEnvStore() : o.env_store);
   std::vector<std::string> names = o.environments;
+  std::optional<sandbox::Environment> default_python;  // loaded once when chosen by default
   if (names.empty()) {
     auto python = o.sandbox == "none" ? Result<sandbox::Environment>(Fail(""))
                                       : Load(store, "python", o.sandbox);
     names.push_back(python ? "python" : "host");
+    if (python) default_python = std::move(*python);
     if (!python && o.sandbox != "none") {
       spdlog::warn("serving the host's own Python (environment \"host\"): {}",
                    python.error().message);
@@ -69,7 +71,8 @@ Result<std::vector<pool::EnvironmentConfig>> ResolveEnvironments(const ServeOpti
     for (const auto& c : configs) {
       if (c.environment.name == name) return Fail("--environment names \"" + name + "\" twice");
     }
-    auto environment = Load(store, name, o.sandbox);
+    auto environment = default_python ? Result<sandbox::Environment>(*default_python)
+                                      : Load(store, name, o.sandbox);
     if (!environment) return std::unexpected(environment.error());
     // NAME=N first; the default environment also takes a bare N, and keeps 2 otherwise.
     const auto given = [&](const std::string& key) -> std::optional<std::size_t> {
