@@ -199,8 +199,10 @@ time.sleep(1)  # the flood is under way when this returns
   auto victim = std::async(std::launch::async, [this] {
     return Client().Execute("victim", "import time\ntime.sleep(8)", 5);
   });
+  // Sample for most of the flood's remaining 9 s, so the p99 is over hundreds of requests.
   std::vector<double> latencies;
-  for (int i = 0; i < 50; ++i) {
+  const auto flood_sampled = Clock::now() + std::chrono::seconds(8);
+  while (Clock::now() < flood_sampled || latencies.size() < 100) {
     const auto start = Clock::now();
     const HttpReply reply = Client().Execute("canary", "p + 1");
     latencies.push_back(MsSince(start));
@@ -210,7 +212,8 @@ time.sleep(1)  # the flood is under way when this returns
   std::sort(latencies.begin(), latencies.end());
   const double p50 = latencies[latencies.size() / 2];
   const double p99 = latencies[latencies.size() * 99 / 100];
-  std::cout << "canary p + 1 during the flood: p50 " << p50 << " ms, p99 " << p99 << " ms\n";
+  std::cout << "canary p + 1 during the flood: " << latencies.size() << " requests, p50 " << p50
+            << " ms, p99 " << p99 << " ms, max " << latencies.back() << " ms\n";
   EXPECT_LT(p99, 500.0);  // target < 50 ms (measured, see docs/security.md); generous here
 
   const HttpReply interrupted = victim.get();
