@@ -44,11 +44,12 @@ std::vector<std::string> SplitFrames(std::string_view input) {
 
 // Replaces the signature frame (when the message has one) with `key`'s signature.
 void SignWith(std::string_view key, std::vector<std::string>& frames) {
+  const common::HmacKey hmac_key(key);
   std::size_t delim = 0;
   while (delim < frames.size() && frames[delim] != jupyter::kDelimiter) ++delim;
   if (frames.size() - delim < 6) return;
-  frames[delim + 1] = jupyter::Sign(key, frames[delim + 2], frames[delim + 3], frames[delim + 4],
-                                    frames[delim + 5]);
+  frames[delim + 1] = jupyter::Sign(hmac_key, frames[delim + 2], frames[delim + 3],
+                                    frames[delim + 4], frames[delim + 5]);
 }
 
 std::string Dump(const json& value) {
@@ -60,9 +61,10 @@ void CheckDecoded(const std::vector<std::string>& frames, std::string_view key,
   std::size_t delim = 0;
   while (frames[delim] != jupyter::kDelimiter) ++delim;
   if (!key.empty()) {
-    FUZZ_CHECK(frames[delim + 1] == jupyter::Sign(key, frames[delim + 2], frames[delim + 3],
-                                                  frames[delim + 4], frames[delim + 5]),
-               "a message with a wrong signature was accepted");
+    FUZZ_CHECK(
+        frames[delim + 1] == jupyter::Sign(common::HmacKey(key), frames[delim + 2],
+                                           frames[delim + 3], frames[delim + 4], frames[delim + 5]),
+        "a message with a wrong signature was accepted");
   }
   FUZZ_CHECK(!message.MsgType().empty() && !message.MsgId().empty(), "header lacks type or id");
   FUZZ_CHECK(message.identities.size() == delim, "identities are not the frames before <IDS|MSG>");
@@ -75,7 +77,8 @@ void CheckDecoded(const std::vector<std::string>& frames, std::string_view key,
   }
 
   // What we send must decode to what we sent.
-  const auto again = jupyter::Decode(jupyter::Encode(message, kKey), kKey);
+  const common::HmacKey hmac_key(kKey);
+  const auto again = jupyter::Decode(jupyter::Encode(message, hmac_key), hmac_key);
   FUZZ_CHECK(again.has_value(), "a re-encoded message does not decode");
   FUZZ_CHECK(Dump(again->header) == Dump(message.header) &&
                  Dump(again->parent_header) == Dump(message.parent_header) &&
@@ -133,7 +136,7 @@ void FuzzJupyterWire(std::string_view input) {
   if (mode == 2) key = {};
   if (mode == 3) SignWith(kOtherKey, frames);
 
-  const auto message = jupyter::Decode(frames, key);
+  const auto message = jupyter::Decode(frames, common::HmacKey(key));
   if (!message) {
     FUZZ_CHECK(!message.error().message.empty(), "an error without a message");
     return;

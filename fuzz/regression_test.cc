@@ -116,7 +116,7 @@ TEST(FuzzFixedBugTest, DeeplyNestedKernelOutputIsRefusedNotACrash) {
                                     ? R"({"status":"error","nested":)" + deep + "}"
                                     : R"({"data":{"text/plain":)" + deep + "}}";
     std::thread hub([&] {  // the hub's thread: default stack size
-      const auto message = jupyter::Decode(frames(type, content), "");
+      const auto message = jupyter::Decode(frames(type, content), common::HmacKey(""));
       ASSERT_FALSE(message.has_value()) << type;
       EXPECT_NE(message.error().message.find("nests deeper"), std::string::npos)
           << message.error().message;
@@ -127,7 +127,7 @@ TEST(FuzzFixedBugTest, DeeplyNestedKernelOutputIsRefusedNotACrash) {
   const auto ok =
       jupyter::Decode(frames("display_data", R"({"data":{"text/plain":")" + std::string(5000, '[') +
                                                  R"("},"x":)" + nested(100) + "}"),
-                      "");
+                      common::HmacKey(""));
   ASSERT_TRUE(ok.has_value()) << ok.error().message;
   jupyter::OutputCollector collector(jupyter::OutputLimits{});
   collector.OnIopub(*ok);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 namespace common {
 
@@ -50,21 +51,49 @@ EVP_MAC* HmacAlgorithm() {
   return mac;
 }
 
+EVP_MAC_CTX* NewKeyedContext(std::string_view key) {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(HmacAlgorithm());
+  Check(ctx != nullptr, "EVP_MAC_CTX_new");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                         OSSL_PARAM_construct_end()};
+  Check(EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params),
+        "EVP_MAC_init");
+  return ctx;
+}
+
 }  // namespace
+
+struct HmacKey::Context {
+  EVP_MAC_CTX* ctx = nullptr;
+};
+
+HmacKey::HmacKey(std::string_view key) {
+  if (!key.empty()) ctx_ = new Context{NewKeyedContext(key)};
+}
+
+HmacKey::~HmacKey() {
+  if (ctx_ != nullptr) EVP_MAC_CTX_free(ctx_->ctx);
+  delete ctx_;
+}
+
+HmacKey::HmacKey(HmacKey&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
+
+HmacKey& HmacKey::operator=(HmacKey&& other) noexcept {
+  std::swap(ctx_, other.ctx_);
+  return *this;
+}
 
 struct HmacSha256::Impl {
   EVP_MAC_CTX* ctx = nullptr;
 };
 
-HmacSha256::HmacSha256(std::string_view key) : impl_(new Impl) {
-  impl_->ctx = EVP_MAC_CTX_new(HmacAlgorithm());
-  Check(impl_->ctx != nullptr, "EVP_MAC_CTX_new");
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
-                         OSSL_PARAM_construct_end()};
-  Check(EVP_MAC_init(impl_->ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                     params),
-        "EVP_MAC_init");
+HmacSha256::HmacSha256(std::string_view key) : impl_(new Impl{NewKeyedContext(key)}) {}
+
+HmacSha256::HmacSha256(const HmacKey& key) : impl_(new Impl) {
+  Check(key.ctx_ != nullptr, "HMAC with an empty key");
+  impl_->ctx = EVP_MAC_CTX_dup(key.ctx_->ctx);  // the keyed state is copied, not redone
+  Check(impl_->ctx != nullptr, "EVP_MAC_CTX_dup");
 }
 
 HmacSha256::~HmacSha256() {

@@ -68,7 +68,7 @@ struct PendingPing {
 
 struct Kernel {
   KernelId id = 0;
-  std::string key;
+  common::HmacKey key{""};
   std::string session;
   std::unique_ptr<KernelLink> link;
   std::string broken;  // why the hub cut the kernel off; empty while it is in order
@@ -133,7 +133,7 @@ class KernelHub::Loop {
   void DoConnect(KernelId id, const ConnectionInfo& info) {
     auto kernel = std::make_unique<Kernel>();
     kernel->id = id;
-    kernel->key = info.key;
+    kernel->key = common::HmacKey(info.key);
     kernel->session = NewId();
     kernel->link =
         std::make_unique<KernelLink>(id, info,

@@ -104,7 +104,7 @@ Message MakeRequest(std::string_view msg_type, nlohmann::json content, std::stri
   return message;
 }
 
-std::string Sign(std::string_view key, std::string_view header, std::string_view parent,
+std::string Sign(const common::HmacKey& key, std::string_view header, std::string_view parent,
                  std::string_view metadata, std::string_view content) {
   if (key.empty()) return {};
   common::HmacSha256 hmac(key);
@@ -115,7 +115,7 @@ std::string Sign(std::string_view key, std::string_view header, std::string_view
   return hmac.FinishHex();
 }
 
-std::vector<std::string> Encode(const Message& message, std::string_view key) {
+std::vector<std::string> Encode(const Message& message, const common::HmacKey& key) {
   std::vector<std::string> frames = message.identities;
   std::string header = Dump(message.header);
   std::string parent = Dump(message.parent_header);
@@ -131,14 +131,14 @@ std::vector<std::string> Encode(const Message& message, std::string_view key) {
   return frames;
 }
 
-common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key) {
+common::Result<Message> Decode(const std::vector<std::string>& frames, const common::HmacKey& key) {
   auto message = Decode(frames, key, [](const Message&) { return Interest::kFull; });
   if (!message) return std::unexpected(message.error());
   return std::move(**message);
 }
 
 common::Result<std::optional<Message>> Decode(
-    const std::vector<std::string>& frames, std::string_view key,
+    const std::vector<std::string>& frames, const common::HmacKey& key,
     const std::function<Interest(const Message&)>& interest) {
   std::size_t delim = 0;
   while (delim < frames.size() && frames[delim] != kDelimiter) ++delim;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/crypto.h"
 #include "common/result.h"
 
 namespace jupyter {
@@ -39,15 +40,16 @@ struct Message {
 Message MakeRequest(std::string_view msg_type, nlohmann::json content, std::string_view session);
 
 // hex(HMAC-SHA256(key, parts...)); an empty key gives an empty signature (unsigned mode).
-std::string Sign(std::string_view key, std::string_view header, std::string_view parent,
+// Keys are prepared once (common::HmacKey): a kernel's key signs every message it exchanges.
+std::string Sign(const common::HmacKey& key, std::string_view header, std::string_view parent,
                  std::string_view metadata, std::string_view content);
 
 // Serializes `message` into frames, signed with `key`.
-std::vector<std::string> Encode(const Message& message, std::string_view key);
+std::vector<std::string> Encode(const Message& message, const common::HmacKey& key);
 
 // Parses and verifies frames received from a kernel. Fails on a missing delimiter, too few
 // frames, a bad signature, JSON that is not an object, or a header without msg_type/msg_id.
-common::Result<Message> Decode(const std::vector<std::string>& frames, std::string_view key);
+common::Result<Message> Decode(const std::vector<std::string>& frames, const common::HmacKey& key);
 
 // How much of a message its receiver needs, decided from its header and parent header alone.
 enum class Interest {
@@ -61,7 +63,7 @@ enum class Interest {
 // large message, and most of what a kernel could flood with is not looked at. Framing and
 // header errors fail at any interest.
 common::Result<std::optional<Message>> Decode(
-    const std::vector<std::string>& frames, std::string_view key,
+    const std::vector<std::string>& frames, const common::HmacKey& key,
     const std::function<Interest(const Message&)>& interest);
 
 // A fresh random id (32 hex characters).

@@ -15,6 +15,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kKey = "secret-key";
+const common::HmacKey kHmacKey(kKey);
 
 // A message signed by Python's hmac module:
 //   hmac.new(b"secret-key", header + parent + metadata + content, hashlib.sha256).hexdigest()
@@ -32,7 +33,7 @@ std::vector<std::string> Frames(std::string_view header, std::string_view conten
                                 std::optional<std::string> signature = std::nullopt) {
   std::vector<std::string> frames = std::move(identities);
   frames.emplace_back(kDelimiter);
-  frames.push_back(signature.value_or(Sign(kKey, header, kParent, kMetadata, content)));
+  frames.push_back(signature.value_or(Sign(kHmacKey, header, kParent, kMetadata, content)));
   for (const std::string_view part : {header, kParent, kMetadata, content})
     frames.emplace_back(part);
   return frames;
@@ -43,27 +44,27 @@ std::vector<std::string> GoldenFrames() {
 }
 
 void ExpectRejected(const std::vector<std::string>& frames, std::string_view why) {
-  const auto decoded = Decode(frames, kKey);
+  const auto decoded = Decode(frames, kHmacKey);
   EXPECT_FALSE(decoded.has_value()) << why;
 }
 
 TEST(WireTest, SignMatchesPythonHmac) {
-  EXPECT_EQ(Sign(kKey, kHeader, kParent, kMetadata, kContent), kPythonSignature);
+  EXPECT_EQ(Sign(kHmacKey, kHeader, kParent, kMetadata, kContent), kPythonSignature);
 }
 
 TEST(WireTest, SignatureCoversEveryPartInOrder) {
   const std::string good(kPythonSignature);
-  EXPECT_NE(Sign(kKey, kParent, kHeader, kMetadata, kContent), good) << "order matters";
-  EXPECT_NE(Sign(kKey, kHeader, kParent, "{ }", kContent), good) << "metadata is signed";
-  EXPECT_NE(Sign("other-key", kHeader, kParent, kMetadata, kContent), good);
+  EXPECT_NE(Sign(kHmacKey, kParent, kHeader, kMetadata, kContent), good) << "order matters";
+  EXPECT_NE(Sign(kHmacKey, kHeader, kParent, "{ }", kContent), good) << "metadata is signed";
+  EXPECT_NE(Sign(common::HmacKey("other-key"), kHeader, kParent, kMetadata, kContent), good);
 }
 
 TEST(WireTest, EmptyKeyGivesEmptySignature) {
-  EXPECT_EQ(Sign("", kHeader, kParent, kMetadata, kContent), "");
+  EXPECT_EQ(Sign(common::HmacKey(""), kHeader, kParent, kMetadata, kContent), "");
 }
 
 TEST(WireTest, DecodeAcceptsMessageSignedByPython) {
-  const auto decoded = Decode(GoldenFrames(), kKey);
+  const auto decoded = Decode(GoldenFrames(), kHmacKey);
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   EXPECT_TRUE(decoded->identities.empty());
   EXPECT_EQ(decoded->MsgType(), "execute_reply");
@@ -86,14 +87,14 @@ TEST(WireTest, EncodeDecodeRoundTrip) {
                                  9),
                      "second"};
 
-  const std::vector<std::string> frames = Encode(message, kKey);
+  const std::vector<std::string> frames = Encode(message, kHmacKey);
   ASSERT_EQ(frames.size(), 2u + 6u + 2u);
   EXPECT_EQ(frames[0], "router-id");
   EXPECT_EQ(frames[2], kDelimiter);
-  EXPECT_EQ(frames[3], Sign(kKey, frames[4], frames[5], frames[6], frames[7]))
+  EXPECT_EQ(frames[3], Sign(kHmacKey, frames[4], frames[5], frames[6], frames[7]))
       << "signature is over the frames exactly as sent";
 
-  const auto decoded = Decode(frames, kKey);
+  const auto decoded = Decode(frames, kHmacKey);
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   EXPECT_EQ(decoded->identities, message.identities);
   EXPECT_EQ(decoded->header, message.header);
@@ -106,18 +107,18 @@ TEST(WireTest, EncodeDecodeRoundTrip) {
 TEST(WireTest, EncodeReplacesInvalidUtf8InsteadOfThrowing) {
   Message message = MakeRequest("stream", {{"text", "bad \xC0\xAF end"}}, "s");
   std::vector<std::string> frames;
-  ASSERT_NO_THROW(frames = Encode(message, kKey));
+  ASSERT_NO_THROW(frames = Encode(message, kHmacKey));
   EXPECT_TRUE(common::IsValidUtf8(frames[5])) << frames[5];
-  const auto decoded = Decode(frames, kKey);
+  const auto decoded = Decode(frames, kHmacKey);
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   EXPECT_EQ(decoded->content["text"], "bad \xEF\xBF\xBD\xEF\xBF\xBD end");
 }
 
 TEST(WireTest, UnsignedModeSkipsVerification) {
   Message message = MakeRequest("kernel_info_request", json::object(), "s");
-  const std::vector<std::string> frames = Encode(message, "");
+  const std::vector<std::string> frames = Encode(message, common::HmacKey(""));
   EXPECT_EQ(frames[1], "");
-  const auto decoded = Decode(frames, "");
+  const auto decoded = Decode(frames, common::HmacKey(""));
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   EXPECT_EQ(decoded->MsgType(), "kernel_info_request");
 }
@@ -126,7 +127,7 @@ TEST(WireTest, DecodeKeepsIdentitiesAndBuffers) {
   std::vector<std::string> frames = Frames(kHeader, kContent, {"id-one", "kernel.1.status"});
   frames.push_back("buffer-0");
   frames.push_back(std::string("\xff\x00\x01", 3));
-  const auto decoded = Decode(frames, kKey);
+  const auto decoded = Decode(frames, kHmacKey);
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   EXPECT_EQ(decoded->identities, (std::vector<std::string>{"id-one", "kernel.1.status"}));
   EXPECT_EQ(decoded->buffers,
@@ -157,7 +158,7 @@ TEST(WireTest, DecodeRejectsBadSignatures) {
   ExpectRejected(Frames(kHeader, kContent, {}, std::string(kPythonSignature) + "0"),
                  "signature one character long");
   ExpectRejected(Frames(kHeader, kContent, {}, ""), "empty signature");
-  EXPECT_FALSE(Decode(GoldenFrames(), "other-key").has_value()) << "wrong key";
+  EXPECT_FALSE(Decode(GoldenFrames(), common::HmacKey("other-key")).has_value()) << "wrong key";
 }
 
 // What no one waits for is dropped before the signature is computed; anything that will be
@@ -167,7 +168,7 @@ TEST(WireTest, DecodeVerifiesOnlyWhatIsOfInterest) {
   wrong[10] = wrong[10] == 'a' ? 'b' : 'a';
   const auto frames = Frames(kHeader, kContent, {}, wrong);
   int asked = 0;
-  const auto none = Decode(frames, kKey, [&](const Message& m) {
+  const auto none = Decode(frames, kHmacKey, [&](const Message& m) {
     ++asked;
     EXPECT_EQ(m.MsgType(), "execute_reply");
     return Interest::kNone;
@@ -175,15 +176,16 @@ TEST(WireTest, DecodeVerifiesOnlyWhatIsOfInterest) {
   ASSERT_TRUE(none.has_value()) << none.error().message;
   EXPECT_FALSE(none->has_value()) << "dropped, not decoded";
   EXPECT_EQ(asked, 1);
-  EXPECT_FALSE(Decode(frames, kKey, [](const Message&) { return Interest::kHeaders; }).has_value())
+  EXPECT_FALSE(
+      Decode(frames, kHmacKey, [](const Message&) { return Interest::kHeaders; }).has_value())
       << "headers-only messages are verified too";
   const auto headers =
-      Decode(GoldenFrames(), kKey, [](const Message&) { return Interest::kHeaders; });
+      Decode(GoldenFrames(), kHmacKey, [](const Message&) { return Interest::kHeaders; });
   ASSERT_TRUE(headers.has_value() && headers->has_value());
   EXPECT_EQ((*headers)->MsgType(), "execute_reply");
   EXPECT_TRUE((*headers)->content.empty()) << "content is not parsed";
   EXPECT_FALSE(
-      Decode(Frames("null", kContent), kKey, [](const Message&) { return Interest::kNone; })
+      Decode(Frames("null", kContent), kHmacKey, [](const Message&) { return Interest::kNone; })
           .has_value())
       << "a broken header is an error at any interest";
 }
@@ -213,7 +215,7 @@ TEST(WireTest, DecodeRejectsHeaderWithoutMsgTypeOrMsgId) {
 TEST(WireTest, DecodeRepairsInvalidUtf8WhenSignatureIsRight) {
   const std::string content = "{\"name\":\"stdout\",\"text\":\"bad \xC0\xAF end\"}";
   ASSERT_FALSE(common::IsValidUtf8(content));
-  const auto decoded = Decode(Frames(kHeader, content), kKey);
+  const auto decoded = Decode(Frames(kHeader, content), kHmacKey);
   ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
   const auto text = decoded->content["text"].get<std::string>();
   EXPECT_TRUE(common::IsValidUtf8(text));
@@ -224,7 +226,7 @@ TEST(WireTest, DecodeRepairsInvalidUtf8WhenSignatureIsRight) {
 TEST(WireTest, DecodeChecksSignatureBeforeRepairing) {
   const std::string content = "{\"text\":\"bad \xC0\xAF end\"}";
   ExpectRejected(Frames(kHeader, content, {},
-                        Sign(kKey, kHeader, kParent, kMetadata, common::RepairUtf8(content))),
+                        Sign(kHmacKey, kHeader, kParent, kMetadata, common::RepairUtf8(content))),
                  "signature over the repaired text instead of the bytes received");
 }
 
