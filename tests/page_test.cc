@@ -176,4 +176,50 @@ TEST(PageTest, UploadRunListAndDownloadInARealBrowser) {
   fs::remove_all(dir);
 }
 
+// A page opened from file:// (origin "null") calls the API with fetch(): the JSON body and
+// the X-Auth-Token header make the browser send a preflight first. The default --cors-origins
+// lets it through, errors included; a server with CORS turned off is refused by the browser.
+TEST(PageTest, APageOpenedFromAFileCallsTheApiWithFetch) {
+  if (::access(kChromium, X_OK) != 0 || ::access(kDriver, X_OK) != 0)
+    GTEST_SKIP() << "needs Debian's chromium and chromium-driver";
+  ServerProcess server({"--min-idle", "1"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  ServerProcess closed({"--min-idle", "0", "--cors-origins", ""});
+  ASSERT_TRUE(closed.ok()) << closed.Log();
+  Browser browser;
+  ASSERT_TRUE(browser.ok()) << "chromedriver did not start a session";
+  char dir[] = "/tmp/ci-page-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string page = std::string(dir) + "/client.html";
+  std::ofstream(page) << R"(<!doctype html><meta charset="utf-8"><title>client</title>
+<script>
+async function call(base, token, path, body) {
+  try {
+    const r = await fetch(base + path, {method: 'POST', body: JSON.stringify(body),
+        headers: {'Content-Type': 'application/json', 'X-Auth-Token': token}});
+    const j = await r.json();
+    return r.status + ':' + (j.result_text ?? j.detail);
+  } catch (e) {
+    return 'refused: ' + e.name;
+  }
+}
+</script>)";
+  browser.Session("POST", "/url", {{"url", "file://" + page}});
+  const auto call = [&](const ServerProcess& s, const std::string& token, const json& body) {
+    const std::string base = "http://127.0.0.1:" + std::to_string(s.port());
+    return browser.Session(
+        "POST", "/execute/async",
+        {{"script",
+          "const done = arguments[arguments.length - 1];"
+          "call(arguments[0], arguments[1], '/execute', arguments[2]).then(done);"},
+         {"args", {base, token, body}}});
+  };
+  const json body = {{"user_uuid", "from-a-file"}, {"code", "6 * 7"}};
+  EXPECT_EQ(call(server, server.token(), body), "200:42");
+  EXPECT_EQ(call(server, "wrong-token", body), "401:Missing or invalid X-Auth-Token")
+      << "an error is readable cross-origin too";
+  EXPECT_EQ(call(closed, closed.token(), body), "refused: TypeError");
+  fs::remove_all(dir);
+}
+
 }  // namespace

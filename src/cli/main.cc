@@ -236,6 +236,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   serve_cmd
+      ->add_option("--cors-origins", serve.cors_origins,
+                   "Origins whose pages may call the API from a browser, comma-separated "
+                   "(\"*\": any, \"null\": pages opened from file://, \"\": no CORS at all)")
+      ->envname(env("CORS_ORIGINS"))
+      ->delimiter(',')
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--url-allow", serve.url_allow,
                    "Host name, address or network (CIDR) that URL import and export may reach "
                    "although it is not public (repeatable, or comma-separated)")

@@ -57,8 +57,9 @@ struct ServeOptions {
   double max_cpus = 0;
   std::size_t max_workspace_mb = 0;
   std::size_t max_file_mb = 100;
-  std::vector<std::string> url_allow;  // hosts and networks URL import/export may reach
-  std::string url_ca_file;             // PEM bundle trusted instead of the system's CAs
+  std::vector<std::string> cors_origins = {"*"};  // origins whose pages may call the API
+  std::vector<std::string> url_allow;             // hosts and networks URL import/export may reach
+  std::string url_ca_file;                        // PEM bundle trusted instead of the system's CAs
   double url_timeout = 300;
   std::size_t url_concurrency = 8;
   std::string docker_socket;  // empty: from DOCKER_HOST, else /var/run/docker.sock

@@ -327,6 +327,9 @@ int Serve(const ServeOptions& o) {
   sc.router.token = *token;
   sc.router.max_exec_timeout = pc.limit_caps.max_timeout;
   sc.router.max_file_bytes = static_cast<std::uint64_t>(o.max_file_mb) << 20;
+  sc.router.cors.origins.clear();  // "--cors-origins ''" turns CORS off
+  for (const auto& origin : o.cors_origins)
+    if (!origin.empty()) sc.router.cors.origins.push_back(origin);
   auto transfers = MakeUrlTransfers(o, io);
   if (!transfers) return fail(transfers.error().message);
   sc.router.url_transfers = *transfers;

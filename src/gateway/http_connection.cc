@@ -112,8 +112,13 @@ void HttpConnection::OnReadHeader(beast::error_code ec) {
   if (const auto it = head.find(http::field::range); it != head.end())
     request_.range = std::string(it->value());
   request_.content_type = std::string(head[http::field::content_type]);
-  if (auto refusal = CheckHead(request_, host_->Config().router))
-    return Reply(std::move(*refusal), false);
+  request_.origin = std::string(head[http::field::origin]);
+  if (auto refusal = CheckHead(request_, host_->Config().router)) {
+    // A preflight's answer, for a request without a body, keeps the connection; a refusal
+    // closes it rather than read a body nobody asked for.
+    const bool answered = refusal->status == 204 && parser_->is_done();
+    return Reply(std::move(*refusal), answered && head.keep_alive());
+  }
   if (IsStreamedUpload(request_)) return BeginStreamedUpload();
   const std::size_t max_body = host_->Config().max_body_bytes;
   if (const auto length = parser_->content_length(); length && *length > max_body)
@@ -191,9 +196,11 @@ void HttpConnection::Reply(HttpResponse response, bool keep_alive) {
   auto message = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(response.status), 11);
   message->set(http::field::server, "code-interpreter");
-  message->set(http::field::content_type, response.content_type);
+  if (!response.content_type.empty())
+    message->set(http::field::content_type, response.content_type);
   message->set(http::field::cache_control, "no-store");
   message->set("X-Content-Type-Options", "nosniff");
+  AddCorsHeaders(response, host_->Config().router.cors, request_.origin);
   for (auto& [name, value] : response.headers) message->set(name, value);
   message->keep_alive(keep_alive);
   if (response.file) {

@@ -68,6 +68,8 @@ std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfi
     }
   }
   if (route == nullptr) return ErrorResponse(404, "Not found");
+  if (head.method == "OPTIONS" && !config.cors.origins.empty())
+    return PreflightResponse(config.cors, head.origin, AllowHeader(*route));
   if (!Allows(*route, head.method)) {
     const std::string allow = AllowHeader(*route);
     HttpResponse response = ErrorResponse(405, "Method not allowed; use " + allow);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "gateway/cors.h"
 #include "pool/sessions.h"
 
 namespace gateway {
@@ -28,6 +29,7 @@ struct HttpRequest {
   std::uint64_t id = 0;  // unique per server run; lets the connection abandon the request
   std::optional<std::string> range;  // Range, when present
   std::string content_type;          // Content-Type ("" when absent)
+  std::string origin;                // Origin ("" when absent), for CORS
 };
 
 // Bytes of a file sent after the response's head instead of `body` (downloads).
@@ -66,15 +68,19 @@ struct RouterConfig {
   std::size_t max_list_entries = 1000;          // per GET /files/list
   // URL import and export (/api/v1/files); null: those routes answer 501.
   std::shared_ptr<UrlTransfers> url_transfers = nullptr;
+  // Which pages on other origins may call the API. The connection adds the headers to every
+  // response; CheckHead answers preflights.
+  CorsConfig cors{};
 };
 
 void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool::Sessions& sessions,
                    std::function<void(HttpResponse)> respond);
 
 // The refusal that the request line and headers alone decide (404 unknown path, 405 wrong
-// method, 401 missing or wrong token), or nullopt. `head.body` is ignored: the connection
-// calls this before it reads a body, so nobody without the token makes the gateway hold one.
-// HandleRequest applies the same checks first.
+// method, 401 missing or wrong token), or the answer to a CORS preflight (OPTIONS on a known
+// path, never authenticated: browsers send no token with it), or nullopt. `head.body` is ignored:
+// the connection calls this before it reads a body, so nobody without the token makes the gateway
+// hold one. HandleRequest applies the same checks first.
 std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfig& config);
 
 // True for a request whose body is streamed to a BodySink (PUT /files, POST /files/upload)

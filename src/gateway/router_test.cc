@@ -235,6 +235,26 @@ TEST_F(RouterTest, CheckHeadRefusesWhatTheHeadAloneDecides) {
   EXPECT_EQ(sessions_.Calls(), 0);
 }
 
+TEST_F(RouterTest, PreflightsAreAnsweredForKnownRoutesWithoutAToken) {
+  HttpRequest preflight;
+  preflight.method = "OPTIONS";
+  preflight.target = "/files?path=a.csv";
+  preflight.origin = "null";
+  const auto answer = CheckHead(preflight, config_);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 204);
+  EXPECT_EQ(Header(*answer, "Access-Control-Allow-Methods"), "GET, PUT, DELETE");
+  preflight.target = "/sessions/someone";
+  EXPECT_EQ(Header(*CheckHead(preflight, config_), "Access-Control-Allow-Methods"), "GET");
+  preflight.target = "/nope";
+  EXPECT_EQ(CheckHead(preflight, config_)->status, 404);
+
+  config_.cors.origins.clear();  // CORS off: OPTIONS is a method like any other
+  preflight.target = "/execute";
+  EXPECT_EQ(CheckHead(preflight, config_)->status, 405);
+  EXPECT_EQ(sessions_.Calls(), 0);
+}
+
 TEST_F(RouterTest, QueryStringsAreIgnoredForRouting) {
   EXPECT_EQ(Send("GET", "/health?probe=1", "", std::nullopt).status, 200);
   EXPECT_EQ(Send("GET", "/?x=y", "", std::nullopt).status, 200);
