@@ -46,6 +46,22 @@ TEST(HmacSha256Test, EmptyKeyAndEmptyData) {
   EXPECT_EQ(Hmac("key", ""), "5d5d139563c95b5967b9bd9a8c9b233a9dedb45072794cd232dc1b74832607d0");
 }
 
+TEST(HmacSha256Test, APreparedKeyGivesTheSameDigestEveryTime) {
+  const HmacKey key("Jefe");
+  for (int i = 0; i < 3; ++i) {  // each use starts from the prepared state, not the last one
+    HmacSha256 hmac(key);
+    hmac.Update("what do ya want ");
+    hmac.Update("for nothing?");
+    EXPECT_EQ(hmac.FinishHex(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  }
+  HmacKey moved = HmacKey(std::string(131, '\xaa'));
+  HmacSha256 large(moved);
+  large.Update("Test Using Larger Than Block-Size Key - Hash Key First");
+  EXPECT_EQ(large.FinishHex(), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_TRUE(HmacKey("").empty());
+  EXPECT_FALSE(moved.empty());
+}
+
 TEST(HmacSha256Test, IncrementalUpdateEqualsOneShot) {
   HmacSha256 hmac("Jefe");
   hmac.Update("what do ya ");
