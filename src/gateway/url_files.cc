@@ -5,6 +5,7 @@
 #include "gateway/api.h"
 #include "gateway/query.h"
 #include "gateway/url_transfers.h"
+#include "gateway/violations.h"
 #include "workspace/workspace.h"
 
 namespace gateway {
@@ -18,25 +19,6 @@ json Loc(json base, json last) {
   base.push_back(std::move(last));
   return base;
 }
-
-// FastAPI's 422: {"detail": [{"type", "loc", "msg"}]}.
-class Violations {
- public:
-  void Add(json loc, std::string msg, std::string type = "value_error") {
-    errors_.push_back(
-        {{"type", std::move(type)}, {"loc", std::move(loc)}, {"msg", std::move(msg)}});
-  }
-  bool Any() const { return !errors_.empty(); }
-  HttpResponse Response() const {
-    HttpResponse response;
-    response.status = 422;
-    response.body = Dump(json{{"detail", errors_}});
-    return response;
-  }
-
- private:
-  json errors_ = json::array();
-};
 
 struct Entry {
   workspace::Components file;  // path + name
@@ -237,18 +219,7 @@ void HandleUrlFileRequest(const HttpRequest& request, const RouterConfig& config
                                                                    : Kind::kImport;
   Violations violations;
   auto params = ParseQuery(request.target);
-  std::string user;
-  if (!params) {
-    violations.Add(json::array({"query"}), params.error().message);
-  } else if (const auto it = params->find("user_uuid"); it == params->end() || it->second.empty()) {
-    violations.Add(json::array({"query", "user_uuid"}), "Field required", "missing");
-  } else if (it->second.size() > config.max_user_bytes) {
-    violations.Add(json::array({"query", "user_uuid"}),
-                   "String should have at most " + std::to_string(config.max_user_bytes) + " bytes",
-                   "string_too_long");
-  } else {
-    user = it->second;
-  }
+  const std::string user = QueryUser(params, config, violations);
   pool::SessionOptions options;
   if (params) {
     auto session = ParseSessionQuery(*params);
