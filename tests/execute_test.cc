@@ -69,6 +69,38 @@ TEST_F(ExecuteTest, OriginalExampleFlowKeepsStateAndReturnsSeedShapes) {
                                       {"detail", "Worker for user example has been released."}}));
 }
 
+// Requests shaped like the original's later version: user_uuid in the query, a Python
+// exception is 200 with its text in result_text, a timeout 503, release 204.
+TEST_F(ExecuteTest, TheLaterApiV1LayoutWorksBesideTheSeeds) {
+  const HttpClient c = client();
+  auto r = c.Post("/api/v1/execute?user_uuid=later", R"j({"code": "a = 6\nprint(a * 7)"})j");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["result_text"], "42\n");
+  EXPECT_TRUE(r.Json()["worker_id"].is_string()) << r.body;
+  EXPECT_EQ(c.Execute("later", "a").ResultText(), "6") << "one session behind both layouts";
+
+  r = c.Post("/api/v1/execute?user_uuid=later", R"j({"code": "1 / 0"})j");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.ResultText().find("ZeroDivisionError: division by zero"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.Json()["error"]["ename"], "ZeroDivisionError");
+
+  r = c.Post("/api/v1/execute?user_uuid=later",
+             R"j({"code": "import time\ntime.sleep(30)", "timeout": 1})j");
+  ASSERT_EQ(r.status, 503) << r.body;
+  EXPECT_TRUE(r.Json()["timed_out"].get<bool>());
+  EXPECT_TRUE(r.Json()["state_preserved"].get<bool>()) << r.body;
+
+  r = c.Post("/api/v1/execute", R"j({"code": "1"})j");
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(r.Json()["detail"][0]["loc"], (nlohmann::json{"query", "user_uuid"}));
+  EXPECT_EQ(c.Get("/api/v1/status").Json()["max_workers"], 16);
+  r = c.Post("/api/v1/release?user_uuid=later", "");
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_NE(c.Execute("later", "a").status, 200) << "released: a fresh kernel has no `a`";
+  c.Release("later");
+}
+
 TEST_F(ExecuteTest, AFreshSessionShowsNoTraceOfTheKernelsWarmUp) {
   // Workers run warm-up cells (one raises) before they join the pool; a user never sees them.
   const HttpClient c = client();

@@ -5,18 +5,12 @@
 
 #include "common/text.h"
 #include "gateway/limits_json.h"
+#include "gateway/violations.h"
 
 namespace gateway {
 namespace {
 
 using nlohmann::json;
-
-common::Result<json> ParseObject(const std::string& body) {
-  json value = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return common::Fail("Request body is not valid JSON");
-  if (!value.is_object()) return common::Fail("Request body must be a JSON object");
-  return value;
-}
 
 common::Result<std::string> UserField(const json& object, const RouterConfig& config) {
   const auto it = object.find("user_uuid");
@@ -31,13 +25,15 @@ common::Result<std::string> UserField(const json& object, const RouterConfig& co
   return user;
 }
 
-int HttpStatusFor(const pool::ExecuteOutcome& outcome) {
+// The one place where the layouts differ: the status code of each outcome.
+int HttpStatusFor(const pool::ExecuteOutcome& outcome, ApiLayout layout) {
+  const bool v1 = layout == ApiLayout::kV1;
   switch (outcome.outcome) {
     case pool::Outcome::kCompleted:
-      return outcome.result.status == "ok" ? 200 : 400;
+      return outcome.result.status == "ok" || v1 ? 200 : 400;
     case pool::Outcome::kTimedOut:
     case pool::Outcome::kKernelDied:
-      return 400;
+      return v1 ? 503 : 400;
     case pool::Outcome::kNoCapacity:
     case pool::Outcome::kShuttingDown:
       return 503;
@@ -48,11 +44,23 @@ int HttpStatusFor(const pool::ExecuteOutcome& outcome) {
     case pool::Outcome::kAbandoned:
       return 499;  // nobody reads it: the client closed the connection
     case pool::Outcome::kInvalid:
-      return 400;
+      return v1 ? 422 : 400;
     case pool::Outcome::kConflict:
       return 409;
   }
   return 500;
+}
+
+// A Python exception as the original's later version shows it in result_text: the
+// traceback (escapes removed), else "ename: evalue".
+std::string ErrorText(const jupyter::ExecutionError& error) {
+  std::string text;
+  for (const std::string& line : error.traceback) {  // IPython's lines may end in newlines
+    text += line;
+    if (!line.ends_with('\n')) text += '\n';
+  }
+  if (text.empty()) text = error.evalue.empty() ? error.ename : error.ename + ": " + error.evalue;
+  return text;
 }
 
 // The session fields an /execute or POST /sessions may carry.
@@ -72,6 +80,13 @@ common::Result<pool::SessionOptions> SessionFields(const json& object) {
 }
 
 }  // namespace
+
+common::Result<json> ParseBodyObject(const std::string& body) {
+  json value = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return common::Fail("Request body is not valid JSON");
+  if (!value.is_object()) return common::Fail("Request body must be a JSON object");
+  return value;
+}
 
 common::Result<pool::SessionOptions> ParseSessionQuery(const QueryParams& params) {
   json object = json::object();
@@ -100,7 +115,7 @@ std::string Dump(const json& value) {
 
 common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
     const std::string& body, const RouterConfig& config) {
-  auto object = ParseObject(body);
+  auto object = ParseBodyObject(body);
   if (!object) return std::unexpected(object.error());
   auto user = UserField(*object, config);
   if (!user) return std::unexpected(user.error());
@@ -111,8 +126,13 @@ common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
 
 common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
                                                   const RouterConfig& config) {
-  auto object = ParseObject(body);
+  auto object = ParseBodyObject(body);
   if (!object) return std::unexpected(object.error());
+  return ParseExecute(*object, config);
+}
+
+common::Result<pool::ExecuteCommand> ParseExecute(const json& request, const RouterConfig& config) {
+  const json* const object = &request;
   auto user = UserField(*object, config);
   if (!user) return std::unexpected(user.error());
   pool::ExecuteCommand command;
@@ -147,18 +167,23 @@ common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
 }
 
 common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config) {
-  auto object = ParseObject(body);
+  auto object = ParseBodyObject(body);
   if (!object) return std::unexpected(object.error());
   return UserField(*object, config);
 }
 
-HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome) {
+HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout) {
   HttpResponse response;
-  response.status = HttpStatusFor(outcome);
+  response.status = HttpStatusFor(outcome, layout);
   const bool ran = outcome.outcome == pool::Outcome::kCompleted ||
                    outcome.outcome == pool::Outcome::kTimedOut ||
                    outcome.outcome == pool::Outcome::kKernelDied;
   if (!ran) {
+    if (response.status == 422) {
+      Violations violations;
+      violations.Add(json::array({"body"}), outcome.detail);
+      return violations.Response();
+    }
     response = ErrorResponse(response.status, outcome.detail);
     if (outcome.retry_after_seconds > 0) {
       response.headers.emplace_back("Retry-After", std::to_string(outcome.retry_after_seconds));
@@ -172,6 +197,10 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome) {
   const json* png = r.LastPng();
   body["result_base64"] = png != nullptr ? *png : json(nullptr);
   std::string text = r.stdout_text + r.result_text;
+  if (layout == ApiLayout::kV1) {
+    if (r.error) text += ErrorText(*r.error);
+    body["worker_id"] = outcome.worker_id.empty() ? json(nullptr) : json(outcome.worker_id);
+  }
   body["result_text"] = text.empty() ? json(nullptr) : json(std::move(text));
   body["stdout"] = std::move(r.stdout_text);
   body["stderr"] = std::move(r.stderr_text);

@@ -20,6 +20,11 @@ std::string Dump(const nlohmann::json& value);
 // Parses {"user_uuid", "code", "timeout"?}; the error message is the response's detail.
 common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
                                                   const RouterConfig& config);
+// The same from a body already parsed (the /api/v1 route adds the query's user_uuid).
+common::Result<pool::ExecuteCommand> ParseExecute(const nlohmann::json& object,
+                                                  const RouterConfig& config);
+// A request body that must be a JSON object; the error says why it is not.
+common::Result<nlohmann::json> ParseBodyObject(const std::string& body);
 
 // Parses {"user_uuid", "environment"?} (POST /sessions).
 common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
@@ -33,9 +38,15 @@ common::Result<pool::SessionOptions> ParseSessionQuery(const QueryParams& params
 // Parses {"user_uuid"}.
 common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config);
 
+// The two layouts served side by side: the seed's routes (/execute, ...) and the original's
+// later ones (/api/v1/execute?user_uuid=U, ...). They share every code path; only the status
+// codes of outcomes differ (kV1: a Python exception is 200, a timeout or a dead kernel 503,
+// invalid input 422), and kV1 adds `worker_id` and a Python exception's text in result_text.
+enum class ApiLayout { kSeed, kV1 };
+
 // Status code, headers and body for an execution outcome. Takes the outcome by value: its
 // output (up to the caps, possibly tens of MB) is moved into the body, not copied.
-HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome);
+HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout = ApiLayout::kSeed);
 
 std::string StatusBody(const pool::PoolStatus& status);
 

@@ -7,6 +7,7 @@
 #include "gateway/file_routes.h"
 #include "gateway/session_routes.h"
 #include "gateway/url_files.h"
+#include "gateway/v1_routes.h"
 
 namespace gateway {
 namespace {
@@ -26,6 +27,9 @@ constexpr Route kRoutes[] = {
     {"/files", "GET PUT DELETE", true},
     {"/files/list", "GET", true},
     {"/files/upload", "POST", true},
+    {"/api/v1/execute", "POST", true},
+    {"/api/v1/release", "POST", true},
+    {"/api/v1/status", "GET", true},
     {"/api/v1/files", "POST DELETE", true},
     {"/api/v1/files/export", "POST", true},
     {"/health", "GET", false},
@@ -99,6 +103,7 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   if (IsFileRoute(path)) return HandleFileRequest(request, config, sessions, std::move(respond));
   if (IsSessionRoute(path))
     return HandleSessionRequest(request, config, sessions, std::move(respond));
+  if (IsV1Route(path)) return HandleV1Request(request, config, sessions, std::move(respond));
   if (IsUrlFileRoute(path))
     return HandleUrlFileRequest(request, config, sessions, std::move(respond));
   if (path == "/execute") {

@@ -157,6 +157,7 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
   const auto now = Clock::now();
   session->last_active = now;
 
+  const WorkerPool::WorkerId ran_on = session->worker;
   const bool lost = result.disconnected;
   if (lost && running.died.empty() && !running.killed_on_timeout) {
     // The transport lost it, or cut it off for breaking the protocol; do not reuse it.
@@ -181,6 +182,7 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
   ExecuteOutcome out =
       FinishedOutcome(running.timeout, running.timed_out, running.killed_on_timeout, running.died);
   out.duration = std::chrono::duration_cast<milliseconds>(now - running.started);
+  if (ran_on != 0) out.worker_id = WorkerPool::NameOf(ran_on);
   out.usage = usage;
   ++session->executions;
   if (usage) {

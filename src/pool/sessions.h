@@ -56,8 +56,9 @@ struct ExecuteOutcome {
   // False when the session's earlier state (variables, imports) is gone: the kernel was
   // replaced during this request, or before it without having been reported yet.
   bool state_preserved = true;
-  std::string detail;  // human-readable reason for anything but kCompleted
-  std::string notice;  // set when an earlier loss of state is reported with this response
+  std::string detail;     // human-readable reason for anything but kCompleted
+  std::string notice;     // set when an earlier loss of state is reported with this response
+  std::string worker_id;  // the worker that ran it ("w-3"), when one did
   std::chrono::milliseconds duration{0};  // time spent executing (not queued)
   std::chrono::milliseconds timeout{0};   // the timeout that applied
   int retry_after_seconds = 0;            // for kNoCapacity / kQueueFull / kShuttingDown

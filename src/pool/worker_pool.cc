@@ -243,7 +243,7 @@ void WorkerPool::StartWorker() {
   auto worker = std::make_unique<Worker>();
   worker->id = ++budget_.next_id;
   ++budget_.live;
-  worker->name = "w-" + std::to_string(worker->id);
+  worker->name = NameOf(worker->id);
   worker->dir = config_.runtime_dir / worker->name;
   worker->created = Clock::now();
   sandbox::WorkerSpec spec;
@@ -289,7 +289,7 @@ void WorkerPool::OnLaunched(WorkerId id, Launched launched) {
   if (worker == nullptr) {  // destroyed (shutdown) while launching
     if (launched) launched->first->Kill();
     std::error_code ec;
-    std::filesystem::remove_all(config_.runtime_dir / ("w-" + std::to_string(id)), ec);
+    std::filesystem::remove_all(config_.runtime_dir / NameOf(id), ec);
     return;
   }
   if (!launched) {

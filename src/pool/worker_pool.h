@@ -68,6 +68,8 @@ class WorkerPool {
   // A worker is named by its id, which is also its kernel's id in the transport. Ids start at
   // 1: 0 never names a worker.
   using WorkerId = std::uint64_t;
+  // "w-<id>": the name in logs, paths, sandboxes and responses.
+  static std::string NameOf(WorkerId id) { return "w-" + std::to_string(id); }
   // The answer to Request: the worker now assigned to the user, or why none will come (a
   // sentence for the user).
   using Grant = std::expected<WorkerId, std::string>;
