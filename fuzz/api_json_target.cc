@@ -1,4 +1,4 @@
-// ParseExecute and ParseRelease on any body, checked against each other and against an
+// ParseExecute and ParseUserBody on any body, checked against each other and against an
 // independent reading of the same JSON.
 
 #include <cmath>
@@ -28,7 +28,7 @@ void FuzzApiJson(std::string_view input) {
   const gateway::RouterConfig config;  // the server's defaults
   const std::string body(input);
   const auto execute = gateway::ParseExecute(body, config);
-  const auto release = gateway::ParseRelease(body, config);
+  const auto release = gateway::ParseUserBody(body, config);
   const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
 
   if (!release) CheckErrorMessage(release.error().message);
@@ -41,13 +41,13 @@ void FuzzApiJson(std::string_view input) {
   if (release) {
     const auto user = parsed.find("user_uuid");
     FUZZ_CHECK(user != parsed.end() && user->is_string() && *user == *release,
-               "ParseRelease returned something other than user_uuid");
+               "ParseUserBody returned something other than user_uuid");
     FUZZ_CHECK(!release->empty() && release->size() <= config.max_user_bytes,
-               "ParseRelease accepted an empty or oversized user");
+               "ParseUserBody accepted an empty or oversized user");
   }
   if (!execute) return;
   FUZZ_CHECK(release && *release == execute->user,
-             "ParseExecute accepted a user ParseRelease refuses");
+             "ParseExecute accepted a user ParseUserBody refuses");
   const auto code = parsed.find("code");
   FUZZ_CHECK(code != parsed.end() && code->is_string() && *code == execute->code,
              "ParseExecute returned something other than code");

@@ -20,7 +20,7 @@ void FuzzHttpRequest(std::string_view input);
 // token, "-" is no X-Auth-Token header and anything else is sent as is.
 void FuzzRouter(std::string_view input);
 
-// A request body given to ParseExecute and ParseRelease.
+// A request body given to ParseExecute and ParseUserBody.
 void FuzzApiJson(std::string_view input);
 
 // Frames from a kernel: byte 0 picks the signing mode (see jupyter_wire_target.cc), the

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "support/server_process.h"
 
@@ -99,6 +101,36 @@ TEST_F(ExecuteTest, TheLaterApiV1LayoutWorksBesideTheSeeds) {
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_NE(c.Execute("later", "a").status, 200) << "released: a fresh kernel has no `a`";
   c.Release("later");
+}
+
+// POST /interrupt stops a running cell without a hang-up; the session keeps its state.
+TEST_F(ExecuteTest, AnInterruptOnRequestEndsTheCellAndKeepsTheState) {
+  const HttpClient c = client();
+  ASSERT_EQ(c.Execute("stopper", "kept = 'yes'").status, 200);
+  EXPECT_EQ(c.Post("/interrupt", R"({"user_uuid": "stopper"})").Json()["interrupted"], false);
+  auto running = std::async(std::launch::async, [&c] {
+    return c.Execute("stopper", "import time\nprint('started', flush=True)\ntime.sleep(60)", 120);
+  });
+  bool executing = false;  // the session says when its cell runs
+  for (int i = 0; i < 500 && !executing; ++i) {
+    executing = c.Get("/sessions/stopper").Json().value("executing", false);
+    if (!executing) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(executing);
+  const auto sent = std::chrono::steady_clock::now();
+  const testing_support::HttpReply ack = c.Post("/interrupt", R"({"user_uuid": "stopper"})");
+  ASSERT_EQ(ack.status, 200) << ack.body;
+  EXPECT_EQ(ack.Json()["interrupted"], true);
+  const testing_support::HttpReply r = running.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(10));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_TRUE(r.Json()["interrupted"].get<bool>()) << r.body;
+  EXPECT_FALSE(r.Json()["timed_out"].get<bool>());
+  EXPECT_TRUE(r.Json()["state_preserved"].get<bool>());
+  EXPECT_EQ(r.Json()["error"]["ename"], "KeyboardInterrupt");
+  EXPECT_EQ(c.Execute("stopper", "kept").ResultText(), "'yes'");
+  EXPECT_EQ(c.Post("/interrupt", R"({"nobody": 1})").status, 400);
+  c.Release("stopper");
 }
 
 TEST_F(ExecuteTest, AFreshSessionShowsNoTraceOfTheKernelsWarmUp) {

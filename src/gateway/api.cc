@@ -34,6 +34,9 @@ int HttpStatusFor(const pool::ExecuteOutcome& outcome, ApiLayout layout) {
     case pool::Outcome::kTimedOut:
     case pool::Outcome::kKernelDied:
       return v1 ? 503 : 400;
+    case pool::Outcome::kInterrupted:  // on request: for /api/v1 like an exception, unless the
+                                       // kernel had to be replaced
+      return !v1 ? 400 : outcome.state_preserved ? 200 : 503;
     case pool::Outcome::kNoCapacity:
     case pool::Outcome::kShuttingDown:
       return 503;
@@ -166,7 +169,7 @@ common::Result<pool::ExecuteCommand> ParseExecute(const json& request, const Rou
   return command;
 }
 
-common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config) {
+common::Result<std::string> ParseUserBody(const std::string& body, const RouterConfig& config) {
   auto object = ParseBodyObject(body);
   if (!object) return std::unexpected(object.error());
   return UserField(*object, config);
@@ -177,7 +180,8 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout) {
   response.status = HttpStatusFor(outcome, layout);
   const bool ran = outcome.outcome == pool::Outcome::kCompleted ||
                    outcome.outcome == pool::Outcome::kTimedOut ||
-                   outcome.outcome == pool::Outcome::kKernelDied;
+                   outcome.outcome == pool::Outcome::kKernelDied ||
+                   outcome.outcome == pool::Outcome::kInterrupted;
   if (!ran) {
     if (response.status == 422) {
       Violations violations;
@@ -208,6 +212,7 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout) {
   body["execution_count"] = r.execution_count ? json(*r.execution_count) : json(nullptr);
   body["duration_ms"] = outcome.duration.count();
   body["timed_out"] = outcome.outcome == pool::Outcome::kTimedOut;
+  body["interrupted"] = outcome.outcome == pool::Outcome::kInterrupted;
   body["state_preserved"] = outcome.state_preserved;
   body["truncated"] = r.truncated;
   if (!outcome.notice.empty()) body["notice"] = outcome.notice;

@@ -35,8 +35,8 @@ common::Result<std::pair<std::string, pool::SessionOptions>> ParseCreateSession(
 // `?user_uuid=U&path=P&environment=minimal&limits.memory_mb=1024`.
 common::Result<pool::SessionOptions> ParseSessionQuery(const QueryParams& params);
 
-// Parses {"user_uuid"}.
-common::Result<std::string> ParseRelease(const std::string& body, const RouterConfig& config);
+// Parses {"user_uuid"} (POST /release, POST /interrupt).
+common::Result<std::string> ParseUserBody(const std::string& body, const RouterConfig& config);
 
 // The two layouts served side by side: the seed's routes (/execute, ...) and the original's
 // later ones (/api/v1/execute?user_uuid=U, ...). They share every code path; only the status

@@ -21,6 +21,7 @@ struct Route {
 constexpr Route kRoutes[] = {
     {"/execute", "POST", true},
     {"/release", "POST", true},
+    {"/interrupt", "POST", true},
     {"/sessions", "POST", true},
     {"/sessions/*", "GET", true},
     {"/status", "GET", true},
@@ -115,7 +116,7 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
                        respond(ExecuteResponse(std::move(outcome)));
                      });
   } else if (path == "/release") {
-    auto user = ParseRelease(request.body, config);
+    auto user = ParseUserBody(request.body, config);
     if (!user) return respond(ErrorResponse(400, user.error().message));
     const bool had = sessions.Release(*user);
     HttpResponse response;
@@ -123,6 +124,17 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
         Dump(nlohmann::json{{"status", "ok"},
                             {"detail", had ? "Worker for user " + *user + " has been released."
                                            : "No worker was assigned to user " + *user + "."}});
+    respond(std::move(response));
+  } else if (path == "/interrupt") {
+    auto user = ParseUserBody(request.body, config);
+    if (!user) return respond(ErrorResponse(400, user.error().message));
+    const bool running = sessions.Interrupt(*user);
+    HttpResponse response;
+    response.body = Dump(nlohmann::json{
+        {"interrupted", running},
+        {"detail", running ? "The running execution of user " + *user +
+                                 " is being interrupted; its own response tells how it ended."
+                           : "User " + *user + " has no execution running."}});
     respond(std::move(response));
   } else if (path == "/status") {
     HttpResponse response;

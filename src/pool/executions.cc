@@ -139,7 +139,7 @@ void Pool::Impl::InterruptWithGrace(Session& session) {
 void Pool::Impl::OnGraceExpired(const std::string& user, std::uint64_t exec_id) {
   Session* session = FindRunning(user, exec_id);
   if (session == nullptr || session->worker == 0) return;
-  session->running->killed_on_timeout = true;
+  session->running->killed_after_interrupt = true;
   const std::uint64_t id = session->worker;
   session->worker = 0;
   // Disconnecting hands back the partial output through OnExecuted, which answers.
@@ -159,7 +159,7 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
 
   const WorkerPool::WorkerId ran_on = session->worker;
   const bool lost = result.disconnected;
-  if (lost && running.died.empty() && !running.killed_on_timeout) {
+  if (lost && running.died.empty() && !running.killed_after_interrupt) {
     // The transport lost it, or cut it off for breaking the protocol; do not reuse it.
     running.died = result.disconnect_reason.empty()
                        ? "stopped responding"
@@ -179,8 +179,11 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
           static_cast<double>(after->peak_memory_bytes) / (1024.0 * 1024.0)};
     }
   }
-  ExecuteOutcome out =
-      FinishedOutcome(running.timeout, running.timed_out, running.killed_on_timeout, running.died);
+  ExecuteOutcome out = FinishedOutcome(running.timeout,
+                                       running.timed_out     ? Interruption::kDeadline
+                                       : running.interrupted ? Interruption::kRequested
+                                                             : Interruption::kNone,
+                                       running.killed_after_interrupt, running.died);
   out.duration = std::chrono::duration_cast<milliseconds>(now - running.started);
   if (ran_on != 0) out.worker_id = WorkerPool::NameOf(ran_on);
   out.usage = usage;
@@ -245,7 +248,8 @@ void Pool::Impl::Abandon(std::uint64_t ticket) {
     }
     if (session.running && session.running->job.command.ticket == ticket) {
       Running& running = *session.running;
-      if (running.abandoned || running.timed_out || session.worker == 0) return;
+      if (running.abandoned || running.timed_out || running.interrupted || session.worker == 0)
+        return;
       running.abandoned = true;
       spdlog::info("user \"{}\": client disconnected; interrupting worker {}",
                    common::Printable(user, 64), PoolOf(session).Name(session.worker));
@@ -253,6 +257,19 @@ void Pool::Impl::Abandon(std::uint64_t ticket) {
       return;
     }
   }
+}
+
+bool Pool::Impl::Interrupt(const std::string& user) {
+  Session* session = FindSession(user);
+  if (session == nullptr || !session->running) return false;
+  Running& running = *session->running;
+  if (running.timed_out || running.abandoned || running.interrupted || session->worker == 0)
+    return true;  // already being interrupted, or its kernel is being replaced
+  running.interrupted = true;
+  spdlog::info("user \"{}\": interrupt requested; interrupting worker {}",
+               common::Printable(user, 64), PoolOf(*session).Name(session->worker));
+  InterruptWithGrace(*session);
+  return true;
 }
 
 }  // namespace pool

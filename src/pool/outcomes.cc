@@ -19,23 +19,28 @@ ExecuteOutcome Refusal(Outcome outcome, std::string detail, int retry_after) {
   return out;
 }
 
-ExecuteOutcome FinishedOutcome(std::chrono::milliseconds timeout, bool timed_out,
-                               bool killed_on_timeout, const std::string& died) {
+ExecuteOutcome FinishedOutcome(std::chrono::milliseconds timeout, Interruption interruption,
+                               bool killed, const std::string& died) {
   ExecuteOutcome out;
   out.timeout = timeout;
-  if (killed_on_timeout) {
-    out.outcome = Outcome::kTimedOut;
+  const bool requested = interruption == Interruption::kRequested;
+  if (killed) {
+    out.outcome = requested ? Outcome::kInterrupted : Outcome::kTimedOut;
     out.state_preserved = false;
-    out.detail = "Execution exceeded the " + Seconds(timeout) +
-                 " s timeout and the kernel did not stop when interrupted; it was replaced and "
-                 "the session's state was lost.";
+    out.detail = (requested ? std::string("Execution was interrupted on request")
+                            : "Execution exceeded the " + Seconds(timeout) + " s timeout") +
+                 " and the kernel did not stop when interrupted; it was replaced and the "
+                 "session's state was lost.";
   } else if (!died.empty()) {
     out.outcome = Outcome::kKernelDied;
     out.state_preserved = false;
     out.detail = "The kernel " + died +
                  " during execution; the session's state was lost. The next request runs in a "
                  "fresh kernel.";
-  } else if (timed_out) {
+  } else if (requested) {
+    out.outcome = Outcome::kInterrupted;
+    out.detail = "Execution was interrupted on request; the session's state was kept.";
+  } else if (interruption == Interruption::kDeadline) {
     out.outcome = Outcome::kTimedOut;
     out.detail = "Execution exceeded the " + Seconds(timeout) +
                  " s timeout and was interrupted; the session's state was kept.";

@@ -16,11 +16,14 @@ std::string Seconds(std::chrono::milliseconds ms);
 // An execution refused before it ran.
 ExecuteOutcome Refusal(Outcome outcome, std::string detail, int retry_after = 0);
 
+// Why a running execution was interrupted, if it was.
+enum class Interruption { kNone, kDeadline, kRequested };
+
 // The outcome, detail and state_preserved of a finished execution that ran under `timeout`:
-// the kernel did not stop when interrupted at the deadline and was replaced
-// (`killed_on_timeout`), else it died during the execution (`died` says how; empty if it did
-// not), else the deadline passed and the interrupt took (`timed_out`), else it completed.
-ExecuteOutcome FinishedOutcome(std::chrono::milliseconds timeout, bool timed_out,
-                               bool killed_on_timeout, const std::string& died);
+// the kernel did not stop when interrupted and was replaced (`killed`), else it died during
+// the execution (`died` says how; empty if it did not), else the interrupt took, else it
+// completed.
+ExecuteOutcome FinishedOutcome(std::chrono::milliseconds timeout, Interruption interruption,
+                               bool killed, const std::string& died);
 
 }  // namespace pool

@@ -261,6 +261,8 @@ void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> d
 
 void Pool::Abandon(std::uint64_t ticket) { impl_->Abandon(ticket); }
 
+bool Pool::Interrupt(const std::string& user) { return impl_->Interrupt(user); }
+
 bool Pool::Release(const std::string& user) {
   Impl& p = *impl_;
   Session* session = p.FindSession(user);

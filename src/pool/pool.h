@@ -53,6 +53,7 @@ class Pool final : public Sessions {
   void Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) override;
   bool Release(const std::string& user) override;
   void Abandon(std::uint64_t ticket) override;
+  bool Interrupt(const std::string& user) override;
   PoolStatus Status() const override;
   SessionCreated CreateSession(const std::string& user, const SessionOptions& options,
                                std::string& detail) override;

@@ -38,10 +38,11 @@ struct Running {
   Clock::time_point started;
   std::chrono::milliseconds timeout{0};
   std::unique_ptr<boost::asio::steady_timer> timer;
-  bool timed_out = false;          // the deadline passed and an interrupt was sent
-  bool killed_on_timeout = false;  // the interrupt did not take; the worker is being destroyed
-  bool abandoned = false;          // the client went away and an interrupt was sent
-  std::string died;                // set when the kernel died during this execution
+  bool timed_out = false;               // the deadline passed and an interrupt was sent
+  bool killed_after_interrupt = false;  // the interrupt did not take; the worker is being destroyed
+  bool abandoned = false;               // the client went away and an interrupt was sent
+  bool interrupted = false;             // interrupted on request (Interrupt)
+  std::string died;                     // set when the kernel died during this execution
   std::optional<sandbox::ResourceUsage> usage_before;  // the worker's, as the execution started
 };
 
@@ -138,6 +139,7 @@ struct Pool::Impl {
   void FailForWorkspace(Session& session, const SessionWorkspace::Failure& failure);
   // Pool::Abandon: drops the queued execution with this ticket or interrupts the running one.
   void Abandon(std::uint64_t ticket);
+  bool Interrupt(const std::string& user);
 };
 
 }  // namespace pool

@@ -620,6 +620,48 @@ TEST_F(PoolTest, AbandonedRunningExecutionIsInterruptedAndTheSessionKept) {
   EXPECT_TRUE(next->outcome.notice.empty());
 }
 
+TEST_F(PoolTest, AnInterruptOnRequestKeepsStateAndTheQueueRunsOn) {
+  PoolConfig config = Config(1);
+  config.interrupt_grace = milliseconds(60 * 1000);
+  StartPool(config);
+  ASSERT_TRUE(MakeReady(1));
+  EXPECT_FALSE(pool_->Interrupt("alice")) << "no session";
+
+  auto running = Exec("alice", "import time; time.sleep(60)");
+  auto queued = Exec("alice", "after");
+  EXPECT_FALSE(pool_->Interrupt("bob"));
+  EXPECT_TRUE(pool_->Interrupt("alice"));
+  EXPECT_EQ(transport_.interrupts, (std::vector<KernelId>{1}));
+  EXPECT_TRUE(pool_->Interrupt("alice")) << "still running, being interrupted";
+  EXPECT_EQ(transport_.interrupts.size(), 1u) << "one interrupt is sent";
+
+  transport_.Complete(1, Interrupted());
+  ASSERT_TRUE(running->done());
+  EXPECT_EQ(running->outcome.outcome, Outcome::kInterrupted);
+  EXPECT_TRUE(running->outcome.state_preserved);
+  EXPECT_NE(running->outcome.detail.find("on request"), std::string::npos);
+  EXPECT_FALSE(queued->done());
+  EXPECT_EQ(LastExecuteId(), 1u) << "the queued execution runs next, on the same kernel";
+  transport_.Complete(1, Ok());
+  EXPECT_EQ(queued->outcome.outcome, Outcome::kCompleted);
+  EXPECT_FALSE(pool_->Interrupt("alice")) << "idle again";
+}
+
+TEST_F(PoolTest, AnInterruptOnRequestThatDoesNotTakeReplacesTheKernel) {
+  PoolConfig config = Config(1);
+  config.interrupt_grace = milliseconds(50);
+  StartPool(config);
+  ASSERT_TRUE(MakeReady(1));
+
+  auto reply = Exec("alice", "while True: pass");
+  EXPECT_TRUE(pool_->Interrupt("alice"));
+  ASSERT_TRUE(RunUntil([&] { return reply->done(); }));
+  EXPECT_EQ(reply->outcome.outcome, Outcome::kInterrupted);
+  EXPECT_FALSE(reply->outcome.state_preserved);
+  EXPECT_NE(reply->outcome.detail.find("state was lost"), std::string::npos);
+  EXPECT_TRUE(Killed(1));
+}
+
 TEST_F(PoolTest, AbandonedExecutionWhoseInterruptFailsReportsTheLossWithTheNextResponse) {
   PoolConfig config = Config(1);
   config.interrupt_grace = milliseconds(50);

@@ -48,6 +48,8 @@ enum class Outcome {
   kInvalid,       // the request names what the server does not have (an unknown environment)
                   // or allows (limits above its caps, a timeout above the session's maximum)
   kConflict,      // the session exists with other options than the request names
+  kInterrupted,   // interrupted on request (Sessions::Interrupt); state_preserved says whether
+                  // the interrupt took
 };
 
 struct ExecuteOutcome {
@@ -143,6 +145,11 @@ class Sessions {
   // a timeout), so that nobody's kernel stays busy for an answer no one will read. `done`
   // is still called once. Unknown tickets are ignored.
   virtual void Abandon(std::uint64_t /*ticket*/) {}
+  // Interrupts the user's running execution on request, with a timeout's rules: the kernel
+  // gets an interrupt and --interrupt-grace to stop, else it is replaced (state lost). The
+  // execution answers kInterrupted; executions queued behind it run after it. False when the
+  // user has no execution running (an interrupt already under way counts as running).
+  virtual bool Interrupt(const std::string& /*user*/) { return false; }
   virtual PoolStatus Status() const = 0;
   // Creates the user's session with `options` (its workspace too; its first execution takes a
   // worker). kExists leaves an existing session as it is; kInvalid: an unknown environment
