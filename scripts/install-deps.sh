@@ -29,18 +29,33 @@ packages=(
   clang-19 libclang-rt-19-dev llvm-19
 )
 
+# promtool (the metrics test checks GET /metrics with it): only the binary, taken from Debian's
+# `prometheus` package, whose installation would also start a Prometheus server.
+install_promtool() {
+  command -v promtool >/dev/null && return 0
+  local dir
+  dir=$(mktemp -d)
+  (cd "$dir" && { apt-get download -q prometheus 2>/dev/null || { $sudo apt-get update -q && apt-get download -q prometheus; }; } &&
+    dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool)
+  $sudo install -m 0755 "$dir/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$dir"
+}
+
+sudo=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo="sudo"; fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "Installing: ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "missing Debian packages (install them as root): ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ] && [ -z "$sudo" ]; then
+    echo "missing Debian packages (install them as root): ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+[ "${1:-}" = run ] || install_promtool

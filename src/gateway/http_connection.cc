@@ -29,13 +29,33 @@ HttpResponse TooLarge(std::size_t limit) {
 
 }  // namespace
 
+common::metrics::Gauge& OpenConnections() {
+  static common::metrics::Gauge& gauge = common::metrics::Default().GetGauge(
+      "code_interpreter_http_connections", "Open client connections.");
+  return gauge;
+}
+
+common::metrics::Counter& BodyBytesIn() {
+  static common::metrics::Counter& counter = common::metrics::Default().GetCounter(
+      "code_interpreter_http_request_body_bytes_total", "Bytes of request bodies read.");
+  return counter;
+}
+
+common::metrics::Counter& BodyBytesOut() {
+  static common::metrics::Counter& counter = common::metrics::Default().GetCounter(
+      "code_interpreter_http_response_body_bytes_total", "Bytes of response bodies sent.");
+  return counter;
+}
+
 HttpConnection::HttpConnection(tcp::socket socket, std::shared_ptr<ConnectionHost> host,
                                std::string address_key)
     : stream_(std::move(socket)), host_(std::move(host)), address_key_(std::move(address_key)) {
   host_->Opened(this);
+  OpenConnections().Add(1);
 }
 
 HttpConnection::~HttpConnection() {
+  OpenConnections().Add(-1);
   host_->Closed(this);
   Uncount();
 }
@@ -107,8 +127,14 @@ void HttpConnection::OnReadHeader(beast::error_code ec) {
   request_ = HttpRequest{};
   request_.method = std::string(head.method_string());
   request_.target = std::string(head.target());
-  if (const auto it = head.find("X-Auth-Token"); it != head.end())
+  if (const auto it = head.find("X-Auth-Token"); it != head.end()) {
     request_.auth_token = std::string(it->value());
+  } else if (const auto bearer = head.find(http::field::authorization); bearer != head.end()) {
+    // The same token as a bearer credential (Prometheus scrapers, MCP clients).
+    const beast::string_view value = bearer->value();
+    if (value.size() > 7 && beast::iequals(value.substr(0, 7), "Bearer "))
+      request_.auth_token = std::string(value.substr(7));
+  }
   if (const auto it = head.find(http::field::range); it != head.end())
     request_.range = std::string(it->value());
   request_.content_type = std::string(head[http::field::content_type]);
@@ -159,6 +185,7 @@ void HttpConnection::OnRead(beast::error_code ec) {
   if (ec) return OnReadError(ec);
   http::request<http::string_body> message = parser_->release();
   request_.body = std::move(message.body());
+  BodyBytesIn().Add(static_cast<double>(request_.body.size()));
   const bool keep_alive = message.keep_alive();
   busy_ = true;
   request_.id = host_->NextRequestId();
@@ -203,6 +230,8 @@ void HttpConnection::Reply(HttpResponse response, bool keep_alive) {
   AddCorsHeaders(response, host_->Config().router.cors, request_.origin);
   for (auto& [name, value] : response.headers) message->set(name, value);
   message->keep_alive(keep_alive);
+  BodyBytesOut().Add(
+      static_cast<double>(response.file ? response.file->length : response.body.size()));
   if (response.file) {
     message->set(http::field::content_length, std::to_string(response.file->length));
     return SendFile(std::move(response.file), keep_alive, std::move(message));

@@ -22,12 +22,18 @@
 #include <optional>
 #include <string>
 
+#include "common/metrics.h"
 #include "gateway/http_server.h"
 #include "gateway/router.h"
 
 namespace gateway {
 
 class HttpConnection;
+
+// The connection metrics (common/metrics.h), shared by every connection.
+common::metrics::Gauge& OpenConnections();
+common::metrics::Counter& BodyBytesIn();   // request bodies, uploads included
+common::metrics::Counter& BodyBytesOut();  // response bodies, downloads included
 
 // What a connection needs from the server that accepted it.
 class ConnectionHost {

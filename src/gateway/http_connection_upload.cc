@@ -93,6 +93,7 @@ void HttpConnection::OnUploadChunk(beast::error_code ec) {
     return OnReadError(ec);
   }
   if (got > 0) {
+    BodyBytesIn().Add(static_cast<double>(got));
     if (auto stop = sink_->Write(std::string_view(upload_chunk_.get(), got))) {
       sink_.reset();
       upload_chunk_.reset();

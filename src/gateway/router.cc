@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "gateway/api.h"
 #include "gateway/file_routes.h"
+#include "gateway/metrics_route.h"
 #include "gateway/session_routes.h"
 #include "gateway/url_files.h"
 #include "gateway/v1_routes.h"
@@ -25,6 +26,7 @@ constexpr Route kRoutes[] = {
     {"/sessions", "POST", true},
     {"/sessions/*", "GET", true},
     {"/status", "GET", true},
+    {"/metrics", "GET", true},
     {"/files", "GET PUT DELETE", true},
     {"/files/list", "GET", true},
     {"/files/upload", "POST", true},
@@ -135,6 +137,11 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
         {"detail", running ? "The running execution of user " + *user +
                                  " is being interrupted; its own response tells how it ended."
                            : "User " + *user + " has no execution running."}});
+    respond(std::move(response));
+  } else if (path == "/metrics") {
+    HttpResponse response;
+    response.content_type = kMetricsContentType;
+    response.body = MetricsBody(sessions.Status());
     respond(std::move(response));
   } else if (path == "/status") {
     HttpResponse response;

@@ -10,6 +10,7 @@
 #include "common/text.h"
 #include "pool/outcomes.h"
 #include "pool/pool_impl.h"
+#include "pool/pool_metrics.h"
 
 namespace pool {
 
@@ -119,6 +120,7 @@ void Pool::Impl::OnDeadline(const std::string& user, std::uint64_t exec_id) {
   if (session == nullptr || session->worker == 0) return;
   Running& running = *session->running;
   running.timed_out = true;
+  CountInterrupt("deadline");
   spdlog::warn("user \"{}\": execution exceeded {} s, interrupting worker {}",
                common::Printable(user, 64), Seconds(running.timeout),
                PoolOf(*session).Name(session->worker));
@@ -251,6 +253,7 @@ void Pool::Impl::Abandon(std::uint64_t ticket) {
       if (running.abandoned || running.timed_out || running.interrupted || session.worker == 0)
         return;
       running.abandoned = true;
+      CountInterrupt("hangup");
       spdlog::info("user \"{}\": client disconnected; interrupting worker {}",
                    common::Printable(user, 64), PoolOf(session).Name(session.worker));
       InterruptWithGrace(session);
@@ -266,6 +269,7 @@ bool Pool::Impl::Interrupt(const std::string& user) {
   if (running.timed_out || running.abandoned || running.interrupted || session->worker == 0)
     return true;  // already being interrupted, or its kernel is being replaced
   running.interrupted = true;
+  CountInterrupt("requested");
   spdlog::info("user \"{}\": interrupt requested; interrupting worker {}",
                common::Printable(user, 64), PoolOf(*session).Name(session->worker));
   InterruptWithGrace(*session);

@@ -8,6 +8,7 @@
 #include "common/text.h"
 #include "pool/outcomes.h"
 #include "pool/pool_impl.h"
+#include "pool/pool_metrics.h"
 
 namespace pool {
 
@@ -198,7 +199,9 @@ void Pool::Impl::ReapIdle(Clock::time_point now) {
 
 Pool::Pool(PoolConfig config, asio::io_context& io, asio::thread_pool& blocking,
            sandbox::Launcher& launcher, jupyter::KernelTransport& transport)
-    : impl_(std::make_unique<Impl>(std::move(config), io, blocking, launcher, transport)) {}
+    : impl_(std::make_unique<Impl>(std::move(config), io, blocking, launcher, transport)) {
+  RegisterPoolMetrics();
+}
 
 Pool::~Pool() = default;
 
@@ -230,8 +233,9 @@ void Pool::Shutdown() {
   for (auto& [name, pool] : p.pools) pool->Shutdown();
 }
 
-void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> done) {
+void Pool::Execute(ExecuteCommand command, std::function<void(ExecuteOutcome)> reply) {
   Impl& p = *impl_;
+  auto done = Counted(std::move(reply));  // every answer counted, refusals included
   if (p.shutting_down) {
     done(Refusal(Outcome::kShuttingDown, "The service is shutting down",
                  p.config.retry_after_seconds));

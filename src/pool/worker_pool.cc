@@ -14,9 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/metrics.h"
 #include "common/text.h"
 
 namespace pool {
+
+namespace metrics = common::metrics;
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -46,6 +49,17 @@ WorkerPool::WorkerPool(PoolConfig config, sandbox::Environment environment, std:
       launcher_(launcher),
       transport_(transport),
       on_lost_(std::move(on_lost)),
+      metrics_{.start_seconds = metrics::Default().GetHistogram(
+                   "code_interpreter_kernel_start_seconds",
+                   "Kernel starts: time from a worker's launch to its kernel being ready.",
+                   metrics::LatencyBuckets(), {{"environment", environment_.name}}),
+               .start_failures = metrics::Default().GetCounter(
+                   "code_interpreter_kernel_start_failures_total",
+                   "Workers whose kernel did not start.", {{"environment", environment_.name}}),
+               .oom_kills =
+                   metrics::Default().GetCounter("code_interpreter_oom_kills_total",
+                                                 "Kernels killed for reaching their memory limit.",
+                                                 {{"environment", environment_.name}})},
       retry_timer_(io) {}
 
 WorkerPool::~WorkerPool() = default;
@@ -326,6 +340,7 @@ void WorkerPool::OnReady(WorkerId id, common::Result<void> ready) {
   }
   const auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - worker->created).count();
   spdlog::info("worker {} ready in {} ms ({})", worker->name, ms, worker->sandbox->Describe());
+  metrics_.start_seconds.Observe(static_cast<double>(ms) / 1000.0);
   start_failures_ = 0;
   worker->sandbox->OnKernelReady();
   worker->state = State::kIdle;
@@ -370,6 +385,7 @@ void WorkerPool::OnStartFailed(WorkerId id, const std::string& reason, bool add_
     }
   }
   spdlog::error("worker {} failed to start: {}", worker ? worker->name : std::to_string(id), why);
+  metrics_.start_failures.Add();
   backing_off_ = true;  // before Destroy, whose top-up must wait for the retry timer
   Destroy(id, "start failed");
   last_start_error_ = why;
@@ -401,6 +417,7 @@ void WorkerPool::OnWorkerExit(WorkerId id) {
           ? std::string("ran out of memory and was killed")
           : "exited (" + (status ? sandbox::DescribeExitStatus(*status) : "unknown status") + ")";
   spdlog::warn("worker {} {}", worker->name, why);
+  if (worker->sandbox->OutOfMemory()) metrics_.oom_kills.Add();
   OnWorkerDead(id, why);
 }
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <utility>
 
+#include "common/metrics.h"
 #include "common/result.h"
 #include "jupyter/kernel_hub.h"
 #include "pool/pool_config.h"
@@ -173,6 +174,13 @@ class WorkerPool {
   sandbox::Launcher& launcher_;
   jupyter::KernelTransport& transport_;
   const LostHandler on_lost_;
+  // This environment's metrics, registered (at zero) when the pool is made.
+  struct Metrics {
+    common::metrics::Histogram& start_seconds;
+    common::metrics::Counter& start_failures;
+    common::metrics::Counter& oom_kills;
+  };
+  const Metrics metrics_;
 
   std::map<WorkerId, std::unique_ptr<Worker>> workers_;
   std::deque<WorkerId> idle_;
