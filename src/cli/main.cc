@@ -24,6 +24,11 @@ void AddCommon(CLI::App& app, cli::CommonOptions& options) {
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
       ->envname("CODE_INTERPRETER_LOG_LEVEL")
       ->capture_default_str();
+  app.add_option("--log-format", options.log_format,
+                 "text, or json: one object per line (time, level, event, user, worker, ...)")
+      ->envname("CODE_INTERPRETER_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 }
 
 // --env-store, for serve (where it finds environments) and the env commands.

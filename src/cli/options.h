@@ -13,6 +13,7 @@ struct CommonOptions {
   std::filesystem::path state_dir;
   std::optional<std::filesystem::path> token_file;
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json": one object per line (cli/json_log.h)
 };
 
 struct ServeOptions {

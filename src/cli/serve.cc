@@ -2,6 +2,7 @@
 // io thread until SIGINT/SIGTERM, then shuts everything down.
 #include <fcntl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
 
+#include "cli/json_log.h"
 #include "cli/options.h"
 #include "cli/serve_environments.h"
 #include "common/unique_fd.h"
@@ -35,10 +37,15 @@ using std::chrono::milliseconds;
 
 milliseconds Ms(double seconds) { return milliseconds(static_cast<long long>(seconds * 1000.0)); }
 
-void SetUpLogging(const std::string& level) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("code-interpreter"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %L %v");
-  spdlog::set_level(spdlog::level::from_str(level));
+void SetUpLogging(const CommonOptions& o) {
+  if (o.log_format == "json") {
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("code-interpreter"));  // no colours
+    spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
+  } else {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("code-interpreter"));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %L %v");
+  }
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
 }
 
 // The runtime dir holds sockets: it must be ours, a real directory, and private.
@@ -248,7 +255,7 @@ int PrintToken(const CommonOptions& options) {
 }
 
 int Serve(const ServeOptions& o) {
-  SetUpLogging(o.common.log_level);
+  SetUpLogging(o.common);
   const auto fail = [](const std::string& message) {
     spdlog::critical("{}", message);
     return 1;

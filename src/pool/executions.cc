@@ -195,8 +195,9 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
     session->peak_memory_mb = std::max(session->peak_memory_mb, usage->peak_memory_mb);
   }
   if (!out.state_preserved) out.detail += FilesKept(*session);
-  spdlog::debug("user \"{}\": execution {} in {} ms: {}{}", common::Printable(user, 64), exec_id,
-                out.duration.count(), result.status.empty() ? "no reply" : result.status,
+  spdlog::debug("user \"{}\": execution {} on {} in {} ms: {}{}", common::Printable(user, 64),
+                exec_id, out.worker_id.empty() ? "no worker" : out.worker_id, out.duration.count(),
+                result.status.empty() ? "no reply" : result.status,
                 out.detail.empty() ? "" : " (" + out.detail + ")");
   out.result = std::move(result);
   if (running.abandoned) {
