@@ -4,6 +4,7 @@
 
 #include "common/crypto.h"
 #include "gateway/api.h"
+#include "gateway/api_docs.h"
 #include "gateway/file_routes.h"
 #include "gateway/metrics_route.h"
 #include "gateway/session_routes.h"
@@ -13,13 +14,7 @@
 namespace gateway {
 namespace {
 
-struct Route {
-  std::string_view path;
-  std::string_view methods;  // space-separated, as the Allow header lists them
-  bool needs_auth;
-};
-
-constexpr Route kRoutes[] = {
+constexpr RouteInfo kRoutes[] = {
     {"/execute", "POST", true},
     {"/release", "POST", true},
     {"/interrupt", "POST", true},
@@ -36,8 +31,12 @@ constexpr Route kRoutes[] = {
     {"/api/v1/files", "POST DELETE", true},
     {"/api/v1/files/export", "POST", true},
     {"/health", "GET", false},
+    {"/openapi.json", "GET", false},
+    {"/docs", "GET", false},
     {"/", "GET", false},
 };
+
+using Route = RouteInfo;
 
 bool Allows(const Route& route, std::string_view method) {
   std::string_view methods = route.methods;
@@ -147,6 +146,19 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
     HttpResponse response;
     response.body = StatusBody(sessions.Status());
     respond(std::move(response));
+  } else if (path == "/openapi.json") {
+    HttpResponse response;
+    response.body = kOpenApiJson;
+    respond(std::move(response));
+  } else if (path == "/docs") {
+    HttpResponse response;
+    response.content_type = "text/html; charset=utf-8";
+    response.body = kApiDocsPage;
+    response.headers.emplace_back("Content-Security-Policy",
+                                  "default-src 'none'; script-src 'unsafe-inline'; style-src "
+                                  "'unsafe-inline'; connect-src 'self'; base-uri 'none'; "
+                                  "form-action 'none'");
+    respond(std::move(response));
   } else if (path == "/health") {
     HttpResponse response;
     response.body = R"({"status":"ok"})";
@@ -163,6 +175,8 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
     respond(std::move(response));
   }
 }
+
+std::span<const RouteInfo> Routes() { return kRoutes; }
 
 std::string_view RequestPath(const HttpRequest& request) {
   const std::string_view target = request.target;

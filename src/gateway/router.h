@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,6 +91,15 @@ bool IsStreamedUpload(const HttpRequest& head);
 // response that refuses the upload (its body is then not read).
 void BeginUpload(const HttpRequest& head, const RouterConfig& config, pool::Sessions& sessions,
                  std::function<void(std::unique_ptr<BodySink>, std::optional<HttpResponse>)> ready);
+
+// A route the router serves: a path ("/x/*": any one or more characters after "/x/"), its
+// methods (space-separated, as the Allow header lists them) and whether it needs the token.
+struct RouteInfo {
+  std::string_view path;
+  std::string_view methods;
+  bool needs_auth = true;
+};
+std::span<const RouteInfo> Routes();
 
 // The request's path: its target without the query string.
 std::string_view RequestPath(const HttpRequest& request);
