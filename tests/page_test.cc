@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -106,6 +107,20 @@ class Browser {
     Session("POST", "/element/" + e + "/value", {{"text", text}});
   }
   void Click(const std::string& css) const { Session("POST", "/element/" + Find(css) + "/click"); }
+  // Saves what the page shows as a test artifact: $CI_ARTIFACTS_DIR (default test-artifacts,
+  // under the test's working directory)/NAME.png. True when written.
+  bool Screenshot(const std::string& name) const {
+    const json v = Session("GET", "/screenshot");
+    if (!v.is_string()) return false;
+    const char* env = std::getenv("CI_ARTIFACTS_DIR");
+    const fs::path dir =
+        env != nullptr && *env != '\0' ? fs::path(env) : fs::path("test-artifacts");
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::ofstream out(dir / (name + ".png"), std::ios::binary);
+    out << testing_support::DecodeBase64(v.get<std::string>());
+    return static_cast<bool>(out);
+  }
   std::string Text(const std::string& css) const {
     const json v = Session("GET", "/element/" + Find(css) + "/text");
     return v.is_string() ? v.get<std::string>() : "";
@@ -173,6 +188,7 @@ TEST(PageTest, UploadRunListAndDownloadInARealBrowser) {
         "row.querySelector('button').click();"},
        {"args", json::array()}});
   EXPECT_EQ(downloaded, "made.txt:made by the kernel");
+  EXPECT_TRUE(browser.Screenshot("page-upload-run-list-download"));
   fs::remove_all(dir);
 }
 
@@ -219,6 +235,7 @@ async function call(base, token, path, body) {
   EXPECT_EQ(call(server, "wrong-token", body), "401:Missing or invalid X-Auth-Token")
       << "an error is readable cross-origin too";
   EXPECT_EQ(call(closed, closed.token(), body), "refused: TypeError");
+  EXPECT_TRUE(browser.Screenshot("page-from-file-url"));
   fs::remove_all(dir);
 }
 
