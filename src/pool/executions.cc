@@ -118,17 +118,16 @@ Session* Pool::Impl::FindRunning(const std::string& user, std::uint64_t exec_id)
 void Pool::Impl::OnDeadline(const std::string& user, std::uint64_t exec_id) {
   Session* session = FindRunning(user, exec_id);
   if (session == nullptr || session->worker == 0) return;
-  Running& running = *session->running;
-  running.timed_out = true;
-  CountInterrupt("deadline");
   spdlog::warn("user \"{}\": execution exceeded {} s, interrupting worker {}",
-               common::Printable(user, 64), Seconds(running.timeout),
+               common::Printable(user, 64), Seconds(session->running->timeout),
                PoolOf(*session).Name(session->worker));
-  InterruptWithGrace(*session);
+  InterruptWithGrace(*session, Interruption::kDeadline);
 }
 
-void Pool::Impl::InterruptWithGrace(Session& session) {
+void Pool::Impl::InterruptWithGrace(Session& session, Interruption why) {
   Running& running = *session.running;
+  running.interruption = why;
+  CountInterrupt(why);
   const std::string user = session.user;
   const std::uint64_t exec_id = running.exec_id;
   transport.Interrupt(session.worker);
@@ -181,10 +180,7 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
           static_cast<double>(after->peak_memory_bytes) / (1024.0 * 1024.0)};
     }
   }
-  ExecuteOutcome out = FinishedOutcome(running.timeout,
-                                       running.timed_out     ? Interruption::kDeadline
-                                       : running.interrupted ? Interruption::kRequested
-                                                             : Interruption::kNone,
+  ExecuteOutcome out = FinishedOutcome(running.timeout, running.interruption,
                                        running.killed_after_interrupt, running.died);
   out.duration = std::chrono::duration_cast<milliseconds>(now - running.started);
   if (ran_on != 0) out.worker_id = WorkerPool::NameOf(ran_on);
@@ -200,7 +196,7 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
                 result.status.empty() ? "no reply" : result.status,
                 out.detail.empty() ? "" : " (" + out.detail + ")");
   out.result = std::move(result);
-  if (running.abandoned) {
+  if (running.interruption == Interruption::kHangup) {
     // Nobody reads this answer: a loss of state is told with the user's next one instead.
     if (!out.state_preserved && session->lost_notice.empty()) {
       session->lost_notice =
@@ -251,13 +247,10 @@ void Pool::Impl::Abandon(std::uint64_t ticket) {
     }
     if (session.running && session.running->job.command.ticket == ticket) {
       Running& running = *session.running;
-      if (running.abandoned || running.timed_out || running.interrupted || session.worker == 0)
-        return;
-      running.abandoned = true;
-      CountInterrupt("hangup");
+      if (running.interruption != Interruption::kNone || session.worker == 0) return;
       spdlog::info("user \"{}\": client disconnected; interrupting worker {}",
                    common::Printable(user, 64), PoolOf(session).Name(session.worker));
-      InterruptWithGrace(session);
+      InterruptWithGrace(session, Interruption::kHangup);
       return;
     }
   }
@@ -266,14 +259,11 @@ void Pool::Impl::Abandon(std::uint64_t ticket) {
 bool Pool::Impl::Interrupt(const std::string& user) {
   Session* session = FindSession(user);
   if (session == nullptr || !session->running) return false;
-  Running& running = *session->running;
-  if (running.timed_out || running.abandoned || running.interrupted || session->worker == 0)
+  if (session->running->interruption != Interruption::kNone || session->worker == 0)
     return true;  // already being interrupted, or its kernel is being replaced
-  running.interrupted = true;
-  CountInterrupt("requested");
   spdlog::info("user \"{}\": interrupt requested; interrupting worker {}",
                common::Printable(user, 64), PoolOf(*session).Name(session->worker));
-  InterruptWithGrace(*session);
+  InterruptWithGrace(*session, Interruption::kRequested);
   return true;
 }
 

@@ -16,13 +16,14 @@ std::string Seconds(std::chrono::milliseconds ms);
 // An execution refused before it ran.
 ExecuteOutcome Refusal(Outcome outcome, std::string detail, int retry_after = 0);
 
-// Why a running execution was interrupted, if it was.
-enum class Interruption { kNone, kDeadline, kRequested };
+// Why a running execution was interrupted, if it was: its deadline passed, Interrupt asked,
+// or its client hung up (Abandon). One reason at most: a second one finds it interrupting.
+enum class Interruption { kNone, kDeadline, kRequested, kHangup };
 
 // The outcome, detail and state_preserved of a finished execution that ran under `timeout`:
 // the kernel did not stop when interrupted and was replaced (`killed`), else it died during
 // the execution (`died` says how; empty if it did not), else the interrupt took, else it
-// completed.
+// completed. (A hang-up's answer is kAbandoned, which the caller sets: nobody reads it.)
 ExecuteOutcome FinishedOutcome(std::chrono::milliseconds timeout, Interruption interruption,
                                bool killed, const std::string& died);
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "pool/outcomes.h"
 #include "pool/pool.h"
 #include "pool/session_workspace.h"
 #include "pool/worker_pool.h"
@@ -38,10 +39,8 @@ struct Running {
   Clock::time_point started;
   std::chrono::milliseconds timeout{0};
   std::unique_ptr<boost::asio::steady_timer> timer;
-  bool timed_out = false;               // the deadline passed and an interrupt was sent
+  Interruption interruption = Interruption::kNone;  // why an interrupt was sent, if one was
   bool killed_after_interrupt = false;  // the interrupt did not take; the worker is being destroyed
-  bool abandoned = false;               // the client went away and an interrupt was sent
-  bool interrupted = false;             // interrupted on request (Interrupt)
   std::string died;                     // set when the kernel died during this execution
   std::optional<sandbox::ResourceUsage> usage_before;  // the worker's, as the execution started
 };
@@ -129,9 +128,9 @@ struct Pool::Impl {
                   common::Result<void> adjusted);
   Session* FindRunning(const std::string& user, std::uint64_t exec_id);
   void OnDeadline(const std::string& user, std::uint64_t exec_id);
-  // Interrupts the running execution; if it has not stopped after the grace period, the
-  // kernel is replaced (OnGraceExpired).
-  void InterruptWithGrace(Session& session);
+  // Interrupts the running execution for `why` (counted); if it has not stopped after the
+  // grace period, the kernel is replaced (OnGraceExpired).
+  void InterruptWithGrace(Session& session, Interruption why);
   void OnGraceExpired(const std::string& user, std::uint64_t exec_id);
   void OnExecuted(const std::string& user, std::uint64_t exec_id, jupyter::ExecutionResult result);
   // The workspace could not be made ready: the queue is answered with why; a worker it could

@@ -56,27 +56,35 @@ std::string_view OutcomeLabel(const ExecuteOutcome& outcome) {
 
 std::function<void(ExecuteOutcome)> Counted(std::function<void(ExecuteOutcome)> done) {
   return [done = std::move(done), asked = std::chrono::steady_clock::now()](ExecuteOutcome out) {
-    metrics::Registry& registry = metrics::Default();
+    static metrics::Histogram& run_seconds = metrics::Default().GetHistogram(
+        "code_interpreter_execution_duration_seconds", "Time executions ran in their kernel.",
+        metrics::LatencyBuckets());
+    static metrics::Histogram& wait_seconds = metrics::Default().GetHistogram(
+        "code_interpreter_queue_wait_seconds",
+        "Time executions waited for their session's kernel (queue, worker start).",
+        metrics::LatencyBuckets());
     ExecutionCounter(OutcomeLabel(out)).Add();
     const double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
     const double ran = std::chrono::duration<double>(out.duration).count();
-    if (out.duration.count() > 0) {
-      registry
-          .GetHistogram("code_interpreter_execution_duration_seconds",
-                        "Time executions ran in their kernel.", metrics::LatencyBuckets())
-          .Observe(ran);
-    }
-    registry
-        .GetHistogram("code_interpreter_queue_wait_seconds",
-                      "Time executions waited for their session's kernel (queue, worker start).",
-                      metrics::LatencyBuckets())
-        .Observe(total > ran ? total - ran : 0);
+    if (out.duration.count() > 0) run_seconds.Observe(ran);
+    wait_seconds.Observe(total > ran ? total - ran : 0);
     done(std::move(out));
   };
 }
 
-void CountInterrupt(std::string_view reason) { InterruptCounter(reason).Add(); }
+void CountInterrupt(Interruption why) {
+  switch (why) {
+    case Interruption::kDeadline:
+      return InterruptCounter("deadline").Add();
+    case Interruption::kRequested:
+      return InterruptCounter("requested").Add();
+    case Interruption::kHangup:
+      return InterruptCounter("hangup").Add();
+    case Interruption::kNone:
+      return;
+  }
+}
 
 void RegisterPoolMetrics() {
   for (const char* reason : {"deadline", "requested", "hangup"}) InterruptCounter(reason);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string_view>
 
+#include "pool/outcomes.h"
 #include "pool/sessions.h"
 
 namespace pool {
@@ -16,8 +17,8 @@ std::string_view OutcomeLabel(const ExecuteOutcome& outcome);
 // is called, less the run time).
 std::function<void(ExecuteOutcome)> Counted(std::function<void(ExecuteOutcome)> done);
 
-// An interrupt sent to a kernel: "deadline", "requested" or "hangup".
-void CountInterrupt(std::string_view reason);
+// An interrupt sent to a kernel, counted under its reason ("deadline", "requested", "hangup").
+void CountInterrupt(Interruption why);
 
 // Registers the counters above at zero for their usual labels, so that a scraper sees them
 // before the first event (Pool's constructor calls it).
