@@ -13,13 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-bool IsDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s)
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
 // The digits right after `prefix` (the first occurrence followed by digits), or "".
 std::string_view DigitsAfter(std::string_view text, std::string_view prefix) {
   for (std::size_t at = text.find(prefix); at != std::string_view::npos;
@@ -58,7 +51,7 @@ json JsonLogLine(std::string_view level, std::string_view text) {
     const bool starts_word = at == 0 || text[at - 1] == ' ' || text[at - 1] == '(';
     std::size_t end = at + 2;
     while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
-    if (starts_word && IsDigits(text.substr(at + 2, end - at - 2))) {
+    if (starts_word && end > at + 2) {
       line["worker"] = text.substr(at, end - at);
       break;
     }
@@ -66,7 +59,7 @@ json JsonLogLine(std::string_view level, std::string_view text) {
   if (const auto id = DigitsAfter(text, "execution "); !id.empty())
     line["execution_id"] = std::stoull(std::string(id));
   if (const auto ms = DigitsAfter(text, " in "); !ms.empty()) {
-    const std::size_t after = text.find(std::string(" in ") + std::string(ms)) + 4 + ms.size();
+    const std::size_t after = static_cast<std::size_t>(ms.data() - text.data()) + ms.size();
     if (text.substr(after).starts_with(" ms")) line["duration_ms"] = std::stoull(std::string(ms));
   }
   return line;

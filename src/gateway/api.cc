@@ -134,17 +134,16 @@ common::Result<pool::ExecuteCommand> ParseExecute(const std::string& body,
   return ParseExecute(*object, config);
 }
 
-common::Result<pool::ExecuteCommand> ParseExecute(const json& request, const RouterConfig& config) {
-  const json* const object = &request;
-  auto user = UserField(*object, config);
+common::Result<pool::ExecuteCommand> ParseExecute(const json& object, const RouterConfig& config) {
+  auto user = UserField(object, config);
   if (!user) return std::unexpected(user.error());
   pool::ExecuteCommand command;
   command.user = std::move(*user);
-  auto options = SessionFields(*object);
+  auto options = SessionFields(object);
   if (!options) return std::unexpected(options.error());
   command.session = std::move(*options);
-  const auto code = object->find("code");
-  if (code == object->end()) return common::Fail("Field 'code' is required");
+  const auto code = object.find("code");
+  if (code == object.end()) return common::Fail("Field 'code' is required");
   if (!code->is_string()) return common::Fail("Field 'code' must be a string");
   command.code = code->get<std::string>();
   // Python cannot compile source with a NUL byte, and ipykernel then drops the request
@@ -152,8 +151,8 @@ common::Result<pool::ExecuteCommand> ParseExecute(const json& request, const Rou
   if (command.code.find('\0') != std::string::npos) {
     return common::Fail("Field 'code' must not contain a NUL character (Python cannot compile it)");
   }
-  const auto timeout = object->find("timeout");
-  if (timeout != object->end() && !timeout->is_null()) {
+  const auto timeout = object.find("timeout");
+  if (timeout != object.end() && !timeout->is_null()) {
     const double max_seconds = static_cast<double>(config.max_exec_timeout.count()) / 1000.0;
     if (!timeout->is_number()) return common::Fail("Field 'timeout' must be a number of seconds");
     const double seconds = timeout->get<double>();

@@ -36,9 +36,7 @@ constexpr RouteInfo kRoutes[] = {
     {"/", "GET", false},
 };
 
-using Route = RouteInfo;
-
-bool Allows(const Route& route, std::string_view method) {
+bool Allows(const RouteInfo& route, std::string_view method) {
   std::string_view methods = route.methods;
   while (!methods.empty()) {
     const std::size_t space = methods.find(' ');
@@ -48,7 +46,7 @@ bool Allows(const Route& route, std::string_view method) {
   return false;
 }
 
-std::string AllowHeader(const Route& route) {
+std::string AllowHeader(const RouteInfo& route) {
   std::string out;
   for (const char c : route.methods) out += c == ' ' ? std::string(", ") : std::string(1, c);
   return out;
@@ -63,8 +61,8 @@ bool Authorized(const HttpRequest& request, const RouterConfig& config) {
 
 std::optional<HttpResponse> CheckHead(const HttpRequest& head, const RouterConfig& config) {
   const std::string_view path = RequestPath(head);
-  const Route* route = nullptr;
-  for (const Route& r : kRoutes) {
+  const RouteInfo* route = nullptr;
+  for (const RouteInfo& r : kRoutes) {
     // "/x/*": any one or more characters after "/x/".
     const bool prefix = r.path.ends_with("/*");
     if (prefix ? path.size() > r.path.size() - 1 &&

@@ -350,10 +350,10 @@ TEST_F(RouterTest, SuccessBodyHasTheDocumentedFields) {
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.content_type, "application/json");
   const json body = Body(response);
-  EXPECT_EQ(Keys(body), (std::set<std::string>{"result_text", "result_base64", "stdout", "stderr",
-                                               "outputs", "execution_count", "duration_ms",
-                                               "timed_out", "interrupted", "state_preserved",
-                                               "truncated"}));
+  EXPECT_EQ(Keys(body),
+            (std::set<std::string>{"result_text", "result_base64", "stdout", "stderr", "outputs",
+                                   "execution_count", "duration_ms", "timed_out", "interrupted",
+                                   "state_preserved", "truncated"}));
   EXPECT_EQ(body["result_text"], "hello\n42");
   EXPECT_EQ(body["result_base64"], "PNG2");
   EXPECT_EQ(body["stdout"], "hello\n");
