@@ -88,7 +88,8 @@ jupyter::ExecutionResult HubKernel::Execute(const std::string& code, jupyter::Ou
   // The callback runs on the hub thread and wakes this one: the same one thread hop back
   // that the gateway's io thread takes.
   std::promise<jupyter::ExecutionResult> done;
-  hub_.Execute(1, code, limits, [&](jupyter::ExecutionResult r) { done.set_value(std::move(r)); });
+  hub_.Execute(1, code, limits, {},
+               [&](jupyter::ExecutionResult r) { done.set_value(std::move(r)); });
   return done.get_future().get();
 }
 

@@ -44,7 +44,7 @@ void OutputCollector::OnIopub(const Message& message) {
     ApplyPendingClear();
     const std::string name = StringOr(content, "name");
     const std::string text = StringOr(content, "text");
-    AppendStream(name == "stderr" ? result_.stderr_text : result_.stdout_text, text);
+    AppendStream(name == "stderr" ? EventKind::kStderr : EventKind::kStdout, text);
   } else if (type == "display_data" || type == "execute_result" || type == "update_display_data") {
     ApplyPendingClear();
     AddBundle(type, content);
@@ -112,16 +112,17 @@ std::size_t OutputCollector::Room(std::size_t size) {
   return fits;
 }
 
-void OutputCollector::AppendStream(std::string& target, const std::string& text) {
+void OutputCollector::Emit(ExecutionEvent event) {
+  if (sink_) sink_(event);
+  Fold(result_, std::move(event));
+}
+
+void OutputCollector::AppendStream(EventKind kind, const std::string& text) {
   if (streams_cut_) return;  // once cut, later fragments would read as if nothing was lost
   const std::size_t fits = Room(text.size());
-  if (fits < text.size()) {
-    const std::string_view cut = common::TruncateUtf8(text, fits);
-    target.append(cut);
-    streams_cut_ = true;
-    return;
-  }
-  target += text;
+  std::string kept = fits < text.size() ? std::string(common::TruncateUtf8(text, fits)) : text;
+  if (fits < text.size()) streams_cut_ = true;
+  if (!kept.empty()) Emit({.kind = kind, .text = std::move(kept)});
 }
 
 void OutputCollector::AddBundle(std::string type, const json& content) {
@@ -147,11 +148,14 @@ void OutputCollector::AddBundle(std::string type, const json& content) {
       entry["metadata"] = *metadata;
     }
   }
-  if (entry["type"] == "execute_result") {
-    const auto plain = entry["data"].find("text/plain");
-    if (plain != entry["data"].end() && plain->is_string()) result_.result_text = *plain;
+  ExecutionEvent event{.kind = EventKind::kDisplay, .bundle = std::move(entry)};
+  if (event.bundle["type"] == "execute_result") {
+    event.kind = EventKind::kResult;
+    const auto count = content.find("execution_count");
+    if (count != content.end() && count->is_number_integer())
+      event.execution_count = count->get<long long>();
   }
-  result_.outputs.push_back(std::move(entry));
+  Emit(std::move(event));
 }
 
 // The error's value and traceback are text: they share the text cap with the streams (a
@@ -181,7 +185,7 @@ void OutputCollector::SetError(const json& content) {
       error.traceback.push_back(std::move(clean));
     }
   }
-  result_.error = std::move(error);
+  Emit({.kind = EventKind::kError, .error = std::move(error)});
 }
 
 void OutputCollector::ApplyPendingClear() {
@@ -190,10 +194,9 @@ void OutputCollector::ApplyPendingClear() {
 
 void OutputCollector::Clear() {
   clear_pending_ = false;
-  result_.stdout_text.clear();
-  result_.stderr_text.clear();
-  result_.outputs = json::array();
-  result_.result_text.clear();
+  // Only when there is something to clear: a flood of clear_output adds no events.
+  if (!result_.stdout_text.empty() || !result_.stderr_text.empty() || !result_.outputs.empty())
+    Emit({.kind = EventKind::kClear});
   text_bytes_ = 0;
   image_bytes_ = 0;
   total_bytes_ = 0;

@@ -1,13 +1,17 @@
-// What one execute_request produced, and the collector that builds it from the kernel's
-// messages while enforcing output caps. Pure; used on the hub thread only.
+// The collector that turns the kernel's messages for one execute_request into events
+// (events.h) while enforcing output caps, and folds them into the ExecutionResult
+// (execution_result.h). Pure; used on the hub thread only.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "jupyter/events.h"
+#include "jupyter/execution_result.h"
 #include "jupyter/wire.h"
 
 namespace jupyter {
@@ -24,37 +28,15 @@ struct OutputLimits {
   std::size_t max_metadata_bytes = 64 << 10;  // one output's metadata; larger is left out
 };
 
-struct ExecutionError {
-  std::string ename;
-  std::string evalue;
-  std::vector<std::string> traceback;  // ANSI escapes removed
-};
+// Called with each event as it is made, on the collector's thread.
+using EventSink = std::function<void(const ExecutionEvent&)>;
 
-struct ExecutionResult {
-  std::string status;  // execute_reply status: "ok", "error", "aborted"; empty when no reply came
-  std::string stdout_text;
-  std::string stderr_text;
-  // Every display_data / execute_result / update_display_data in order:
-  // {"type": ..., "data": {mime: value}, "metadata": {...}}.
-  nlohmann::json outputs = nlohmann::json::array();
-  std::string result_text;  // text/plain of the execute_result, if any
-  std::optional<long long> execution_count;
-  std::optional<ExecutionError> error;
-  bool truncated = false;
-  bool got_reply = false;
-  bool got_idle = false;
-  bool disconnected = false;      // the kernel went away before the execution completed
-  std::string disconnect_reason;  // why, when the hub itself cut the kernel off
-
-  bool Complete() const { return got_reply && got_idle; }
-  // The last image/png among outputs, or nullptr.
-  const nlohmann::json* LastPng() const;
-};
-
-// Feeds on messages whose parent is the running execute_request.
+// Feeds on messages whose parent is the running execute_request. Each budgeted piece of output
+// becomes an event, handed to the sink (if any) and folded into result().
 class OutputCollector {
  public:
-  explicit OutputCollector(OutputLimits limits) : limits_(limits) {}
+  explicit OutputCollector(OutputLimits limits, EventSink sink = {})
+      : limits_(limits), sink_(std::move(sink)) {}
 
   void OnIopub(const Message& message);
   void OnReply(const Message& message);
@@ -62,7 +44,8 @@ class OutputCollector {
   ExecutionResult& result() { return result_; }
 
  private:
-  void AppendStream(std::string& target, const std::string& text);
+  void Emit(ExecutionEvent event);
+  void AppendStream(EventKind kind, const std::string& text);
   void AddBundle(std::string type, const nlohmann::json& content);
   void SetError(const nlohmann::json& content);
   // Counts `bytes` against the total and against `used`/`cap` when given; false (and the
@@ -74,6 +57,7 @@ class OutputCollector {
   void Clear();
 
   OutputLimits limits_;
+  EventSink sink_;
   ExecutionResult result_;
   std::size_t text_bytes_ = 0;
   std::size_t image_bytes_ = 0;

@@ -310,5 +310,38 @@ TEST_F(OutputCollectorTest, AnErrorWithinTheCapsIsWholeAndNotTruncated) {
   EXPECT_EQ(result().error->traceback.size(), 2u);
 }
 
+TEST(OutputCollectorEventsTest, TheResultIsTheFoldOfTheEventsTheSinkSaw) {
+  std::vector<ExecutionEvent> events;
+  OutputCollector collector(OutputLimits{.max_text_bytes = 16},
+                            [&](const ExecutionEvent& event) { events.push_back(event); });
+  collector.OnIopub(Stream("stdout", "before\n"));
+  collector.OnIopub(Display({{"text/plain", "shown"}}));
+  collector.OnIopub(ClearOutput(false));
+  collector.OnIopub(ClearOutput(false));  // nothing left to clear: no second event
+  collector.OnIopub(Stream("stderr", "warn\n"));
+  collector.OnIopub(Stream("stdout", "0123456789abcdef"));  // cut at the text cap
+  collector.OnIopub(ExecuteResult({{"text/plain", "7"}}, 3));
+  collector.OnIopub(Msg("error", ErrorContent("E", "v")));
+  collector.OnReply(Reply({{"status", "error"}, {"execution_count", 3}}));
+
+  std::vector<std::string> names;
+  for (const ExecutionEvent& event : events) names.emplace_back(EventName(event.kind));
+  EXPECT_EQ(names, (std::vector<std::string>{"stdout", "display", "clear", "stderr", "stdout",
+                                             "result", "error"}));
+  EXPECT_EQ(EventData(events[4])["text"], "0123456789a") << "16 bytes, 5 of them for warn";
+  EXPECT_EQ(EventData(events[5])["execution_count"], 3);
+
+  ExecutionResult folded;
+  for (const ExecutionEvent& event : events) Fold(folded, event);
+  const ExecutionResult& result = collector.result();
+  EXPECT_EQ(folded.stdout_text, result.stdout_text);
+  EXPECT_EQ(folded.stderr_text, "warn\n");
+  EXPECT_EQ(folded.outputs, result.outputs);
+  EXPECT_EQ(folded.result_text, "");  // the text cap was spent before the result came
+  ASSERT_TRUE(folded.error.has_value());
+  EXPECT_EQ(folded.error->ename, result.error->ename);
+  EXPECT_TRUE(result.truncated);
+}
+
 }  // namespace
 }  // namespace jupyter

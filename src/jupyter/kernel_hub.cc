@@ -168,7 +168,7 @@ class KernelHub::Loop {
     kernel->ready->done = std::move(done);
   }
 
-  void DoExecute(KernelId id, std::string code, OutputLimits limits,
+  void DoExecute(KernelId id, std::string code, OutputLimits limits, EventSink on_event,
                  std::function<void(ExecutionResult)> done) {
     Kernel* kernel = Find(id);
     if (kernel == nullptr || !kernel->broken.empty() || kernel->exec) {
@@ -183,12 +183,13 @@ class KernelHub::Loop {
     }
     Message request =
         ExecuteRequest(std::move(code), /*silent=*/false, options_.store_history, kernel->session);
-    kernel->exec.emplace(PendingExec{.msg_id = request.MsgId(),
-                                     .probe_id = {},
-                                     .interrupt_id = {},
-                                     .collector = OutputCollector(limits),
-                                     .finish_deadline = std::nullopt,
-                                     .done = std::move(done)});
+    kernel->exec.emplace(
+        PendingExec{.msg_id = request.MsgId(),
+                    .probe_id = {},
+                    .interrupt_id = {},
+                    .collector = OutputCollector(limits, Forward(std::move(on_event))),
+                    .finish_deadline = std::nullopt,
+                    .done = std::move(done)});
     Send(*kernel, Channel::kShell, request);
   }
 
@@ -262,6 +263,13 @@ class KernelHub::Loop {
   }
 
   void Deliver(std::function<void()> fn) { post_(std::move(fn)); }
+
+  // A sink for the hub thread that hands each event to `sink` where completions run.
+  EventSink Forward(EventSink sink) {
+    if (!sink) return {};
+    return [this, sink = std::make_shared<EventSink>(std::move(sink))](
+               const ExecutionEvent& event) { Deliver([sink, event] { (*sink)(event); }); };
+  }
 
   // A warning about a kernel, at most a few a second per kernel.
   void Warn(Kernel& kernel, std::string_view what) {
@@ -582,12 +590,12 @@ void KernelHub::WaitReady(KernelId id, milliseconds timeout,
   });
 }
 
-void KernelHub::Execute(KernelId id, std::string code, OutputLimits limits,
+void KernelHub::Execute(KernelId id, std::string code, OutputLimits limits, EventSink on_event,
                         std::function<void(ExecutionResult)> done) {
-  loop_->Submit(
-      [loop = loop_.get(), id, code = std::move(code), limits, done = std::move(done)]() mutable {
-        loop->DoExecute(id, std::move(code), limits, std::move(done));
-      });
+  loop_->Submit([loop = loop_.get(), id, code = std::move(code), limits,
+                 on_event = std::move(on_event), done = std::move(done)]() mutable {
+    loop->DoExecute(id, std::move(code), limits, std::move(on_event), std::move(done));
+  });
 }
 
 void KernelHub::Interrupt(KernelId id) {

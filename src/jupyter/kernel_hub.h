@@ -75,7 +75,9 @@ class KernelTransport {
   // (each waited for at most HubOptions::idle_wait once the other came: ipykernel goes idle
   // without a reply for requests it drops), or on Disconnect. One at a time per
   // kernel: a second call while one runs completes at once with an error status "busy".
-  virtual void Execute(KernelId id, std::string code, OutputLimits limits,
+  // `on_event` (may be empty) gets each event of the execution as it is made (events.h), on
+  // the thread `done` runs on and in order, all of them before `done`.
+  virtual void Execute(KernelId id, std::string code, OutputLimits limits, EventSink on_event,
                        std::function<void(ExecutionResult)> done) = 0;
   // Interrupts the running Execute: sends interrupt_request on control, and behind the
   // execution a kernel_info_request on shell whose reply stands in for an execute_reply that
@@ -104,7 +106,7 @@ class KernelHub final : public KernelTransport {
   void Disconnect(KernelId id) override;
   void WaitReady(KernelId id, std::chrono::milliseconds timeout,
                  std::function<void(common::Result<void>)> done) override;
-  void Execute(KernelId id, std::string code, OutputLimits limits,
+  void Execute(KernelId id, std::string code, OutputLimits limits, EventSink on_event,
                std::function<void(ExecutionResult)> done) override;
   void Interrupt(KernelId id) override;
   void Shutdown(KernelId id) override;

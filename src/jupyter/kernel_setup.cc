@@ -101,10 +101,23 @@ _ci_setup()
 del _ci_setup
 )PY";
 
+// ipykernel sends what a cell prints at most every 0.2 s (OutStream.flush_interval): a streamed
+// line would reach its client up to 200 ms late. Writes made while a flush is pending still go
+// out together, so a print loop makes no more messages than the kernel's I/O thread can send.
+constexpr const char* kPromptStreams = R"PY(
+def _ci_setup():
+    import sys
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, 'flush_interval'):
+            stream.flush_interval = 0.001
+_ci_setup()
+del _ci_setup
+)PY";
+
 }  // namespace
 
 std::vector<std::string> KernelSetupCells() {
-  return {kFirstTraceback, kForgetFirstTraceback, kInterruptSetup, kEnterSession};
+  return {kFirstTraceback, kForgetFirstTraceback, kInterruptSetup, kEnterSession, kPromptStreams};
 }
 
 }  // namespace jupyter

@@ -52,9 +52,12 @@ void Pool::Impl::Pump(Session& session) {
     running.usage_before = sandbox->Usage();
   }
   std::string code = std::move(running.job.command.code);
+  jupyter::EventSink on_event = std::move(running.job.command.on_event);
+  const auto on_start = std::move(running.job.command.on_start);
   session.running = std::move(running);
   PoolOf(session).SetExecuting(worker, true);
-  transport.Execute(worker, std::move(code), config.output_limits,
+  if (on_start) on_start(WorkerPool::NameOf(worker));
+  transport.Execute(worker, std::move(code), config.output_limits, std::move(on_event),
                     [this, user, exec_id](jupyter::ExecutionResult result) {
                       OnExecuted(user, exec_id, std::move(result));
                     });

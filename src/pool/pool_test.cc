@@ -208,8 +208,9 @@ class FakeTransport final : public jupyter::KernelTransport {
     ready_[id] = std::move(done);
   }
   void Execute(KernelId id, std::string code, jupyter::OutputLimits /*limits*/,
-               std::function<void(ExecutionResult)> done) override {
+               jupyter::EventSink on_event, std::function<void(ExecutionResult)> done) override {
     executes.push_back({id, code});
+    sinks_[id] = std::move(on_event);
     if (!connected_.contains(id) || running_.contains(id)) {
       ADD_FAILURE() << "Execute on kernel " << id << " that is unknown or busy";
       ExecutionResult result;
@@ -236,6 +237,10 @@ class FakeTransport final : public jupyter::KernelTransport {
   void Ready(KernelId id) { Take(ready_, id)(common::Result<void>{}); }
   void FailReady(KernelId id) { Take(ready_, id)(common::Fail("kernel_info timed out")); }
   void Complete(KernelId id, ExecutionResult result) { Take(running_, id)(std::move(result)); }
+  // An event of the running execution, as the hub would hand it over.
+  void Emit(KernelId id, const jupyter::ExecutionEvent& event) {
+    if (sinks_[id]) sinks_[id](event);
+  }
   void Pong(KernelId id, bool alive) { Take(pings_, id)(alive); }
 
   std::vector<KernelId> connects;
@@ -262,6 +267,7 @@ class FakeTransport final : public jupyter::KernelTransport {
   std::set<KernelId> connected_;
   std::map<KernelId, std::function<void(common::Result<void>)>> ready_;
   std::map<KernelId, std::function<void(ExecutionResult)>> running_;
+  std::map<KernelId, jupyter::EventSink> sinks_;
   std::map<KernelId, std::function<void(bool)>> pings_;
 };
 
@@ -957,6 +963,29 @@ TEST_F(PoolTest, ShutdownKillsAWorkerWhoseLaunchIsStillUnderWay) {
   ASSERT_EQ(launcher_.launches(), 1);
   EXPECT_TRUE(launcher_.sandbox(1)->killed());
   EXPECT_TRUE(transport_.connects.empty());
+}
+
+TEST_F(PoolTest, AnExecutionReportsItsStartAndForwardsItsEventsBeforeItsAnswer) {
+  StartPool(Config(1));
+  ASSERT_TRUE(MakeReady(1));
+  std::vector<std::string> seen;
+  pool_->Execute(
+      {.user = "alice",
+       .code = "print('hi')",
+       .timeout = std::nullopt,
+       .ticket = 0,
+       .on_start = [&](const std::string& worker) { seen.push_back("start " + worker); },
+       .on_event =
+           [&](const jupyter::ExecutionEvent& event) {
+             seen.push_back(std::string(jupyter::EventName(event.kind)) + " " + event.text);
+           }},
+      [&](ExecuteOutcome outcome) { seen.push_back("done " + outcome.result.stdout_text); });
+  ASSERT_TRUE(RunUntil([&] { return transport_.Running(1); }));
+  ASSERT_EQ(seen, std::vector<std::string>{"start w-1"});
+  transport_.Emit(1, {.kind = jupyter::EventKind::kStdout, .text = "hi\n"});
+  transport_.Complete(1, Ok("hi\n"));
+  Drain();
+  EXPECT_EQ(seen, (std::vector<std::string>{"start w-1", "stdout hi\n", "done hi\n"}));
 }
 
 }  // namespace

@@ -34,6 +34,11 @@ struct ExecuteCommand {
   std::string code;
   std::optional<std::chrono::milliseconds> timeout;  // default when absent
   std::uint64_t ticket = 0;  // the request's id, for Abandon(); 0: cannot be abandoned
+  // Called on the io thread when the code goes to the kernel, with the worker's id ("w-3"),
+  // and then with each event of its output (jupyter/events.h), in order; all before `done`,
+  // which still carries the whole result. Either may be empty; neither may call the pool.
+  std::function<void(const std::string& worker_id)> on_start{};
+  jupyter::EventSink on_event{};
 };
 
 enum class Outcome {
