@@ -21,6 +21,7 @@
 #include "cli/serve_environments.h"
 #include "common/unique_fd.h"
 #include "gateway/auth.h"
+#include "gateway/execution_registry.h"
 #include "gateway/http_server.h"
 #include "gateway/url_transfers.h"
 #include "jupyter/kernel_hub.h"
@@ -340,6 +341,7 @@ int Serve(const ServeOptions& o) {
   auto transfers = MakeUrlTransfers(o, io);
   if (!transfers) return fail(transfers.error().message);
   sc.router.url_transfers = *transfers;
+  sc.router.executions = std::make_shared<gateway::ExecutionRegistry>();
   gateway::HttpServer server(io, sc, pool);
   auto port = server.Start();
   if (!port) return fail(port.error().message);

@@ -174,7 +174,20 @@ common::Result<std::string> ParseUserBody(const std::string& body, const RouterC
   return UserField(*object, config);
 }
 
-HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout) {
+json FilesJson(const workspace::ChangeList& changes) {
+  json files = json::array();
+  for (const workspace::FileChange& change : changes.changes) {
+    json entry = PathFields("/sandbox/" + change.path);
+    entry["change"] = std::string(workspace::ChangeName(change.change));
+    entry["type"] = std::string(workspace::TypeName(change.type));
+    entry["size"] = change.size;
+    files.push_back(std::move(entry));
+  }
+  return files;
+}
+
+HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout,
+                             std::string_view execution_id) {
   HttpResponse response;
   response.status = HttpStatusFor(outcome, layout);
   const bool ran = outcome.outcome == pool::Outcome::kCompleted ||
@@ -185,9 +198,15 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout) {
     if (response.status == 422) {
       Violations violations;
       violations.Add(json::array({"body"}), outcome.detail);
-      return violations.Response();
+      response = violations.Response();
+    } else {
+      response = ErrorResponse(response.status, outcome.detail);
     }
-    response = ErrorResponse(response.status, outcome.detail);
+    if (!execution_id.empty()) {
+      json body = json::parse(response.body);
+      body["execution_id"] = execution_id;
+      response.body = Dump(body);
+    }
     if (outcome.retry_after_seconds > 0) {
       response.headers.emplace_back("Retry-After", std::to_string(outcome.retry_after_seconds));
     }
@@ -197,6 +216,7 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout) {
   // Large strings are moved, not copied: the output exists once in the result, once more in
   // result_text (the seed's stdout + result), and in the serialized body.
   json body;
+  if (!execution_id.empty()) body["execution_id"] = execution_id;
   const json* png = r.LastPng();
   body["result_base64"] = png != nullptr ? *png : json(nullptr);
   std::string text = r.stdout_text + r.result_text;
@@ -220,15 +240,7 @@ HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout) {
                      {"peak_memory_mb", std::round(outcome.usage->peak_memory_mb * 10) / 10}};
   }
   if (outcome.files) {
-    json files = json::array();
-    for (const workspace::FileChange& change : outcome.files->changes) {
-      json entry = PathFields("/sandbox/" + change.path);
-      entry["change"] = std::string(workspace::ChangeName(change.change));
-      entry["type"] = std::string(workspace::TypeName(change.type));
-      entry["size"] = change.size;
-      files.push_back(std::move(entry));
-    }
-    body["files"] = std::move(files);
+    body["files"] = FilesJson(*outcome.files);
     body["files_truncated"] = outcome.files->truncated;
   }
   if (r.error) {

@@ -46,7 +46,11 @@ enum class ApiLayout { kSeed, kV1 };
 
 // Status code, headers and body for an execution outcome. Takes the outcome by value: its
 // output (up to the caps, possibly tens of MB) is moved into the body, not copied.
-HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout = ApiLayout::kSeed);
+// `execution_id` (when not empty) goes into every body, errors included.
+HttpResponse ExecuteResponse(pool::ExecuteOutcome outcome, ApiLayout layout = ApiLayout::kSeed,
+                             std::string_view execution_id = {});
+// The `files` array of an execution's response (its workspace changes).
+nlohmann::json FilesJson(const workspace::ChangeList& changes);
 
 std::string StatusBody(const pool::PoolStatus& status);
 

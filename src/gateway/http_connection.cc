@@ -139,6 +139,9 @@ void HttpConnection::OnReadHeader(beast::error_code ec) {
     request_.range = std::string(it->value());
   request_.content_type = std::string(head[http::field::content_type]);
   request_.origin = std::string(head[http::field::origin]);
+  request_.accept = std::string(head[http::field::accept]);
+  if (const auto it = head.find("Last-Event-ID"); it != head.end())
+    request_.last_event_id = std::string(it->value());
   if (auto refusal = CheckHead(request_, host_->Config().router)) {
     // A preflight's answer, for a request without a body, keeps the connection; a refusal
     // closes it rather than read a body nobody asked for.
@@ -230,6 +233,8 @@ void HttpConnection::Reply(HttpResponse response, bool keep_alive) {
   AddCorsHeaders(response, host_->Config().router.cors, request_.origin);
   for (auto& [name, value] : response.headers) message->set(name, value);
   message->keep_alive(keep_alive);
+  if (response.stream)
+    return SendStream(std::move(response.stream), keep_alive, std::move(message));
   BodyBytesOut().Add(
       static_cast<double>(response.file ? response.file->length : response.body.size()));
   if (response.file) {

@@ -4,7 +4,8 @@
 // repeats while the client keeps the connection alive. Every read has a deadline.
 // Uploads (IsStreamedUpload) are not read whole: their body goes to a BodySink in chunks
 // (http_connection_upload.cc), each read with a deadline of its own; downloads (a response
-// with a file) are sent with FileSender.
+// with a file) are sent with FileSender, streamed responses (events) in chunks as they come
+// (http_connection_stream.cc).
 // Memory per connection: the head (at most max_header_bytes), the body (at most
 // max_body_bytes, only once the head passed CheckHead; an upload's chunk buffer instead,
 // kUploadChunk) and the response (a download's bytes are never held).
@@ -87,6 +88,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void SendFile(
       std::shared_ptr<ResponseFile> file, bool keep_alive,
       std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> message);
+  // Streamed responses (http_connection_stream.cc).
+  void SendStream(
+      std::shared_ptr<ResponseStream> stream, bool keep_alive,
+      std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> message);
+  void PumpStream(std::shared_ptr<ResponseStream> stream, bool keep_alive);
+  void WatchStreamHangup(std::shared_ptr<ResponseStream> stream);
+  void StreamFailed(ResponseStream& stream);
   void WatchForHangup(std::uint64_t id);
   void Reply(HttpResponse response, bool keep_alive);
   void Close();

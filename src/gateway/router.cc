@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "gateway/api.h"
 #include "gateway/api_docs.h"
+#include "gateway/execution_routes.h"
 #include "gateway/file_routes.h"
 #include "gateway/metrics_route.h"
 #include "gateway/session_routes.h"
@@ -20,6 +21,8 @@ constexpr RouteInfo kRoutes[] = {
     {"/interrupt", "POST", true},
     {"/sessions", "POST", true},
     {"/sessions/*", "GET", true},
+    {"/executions", "POST", true},
+    {"/executions/*", "GET POST", true},
     {"/status", "GET", true},
     {"/metrics", "GET", true},
     {"/files", "GET PUT DELETE", true},
@@ -103,17 +106,16 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   if (IsFileRoute(path)) return HandleFileRequest(request, config, sessions, std::move(respond));
   if (IsSessionRoute(path))
     return HandleSessionRequest(request, config, sessions, std::move(respond));
+  if (IsExecutionRoute(path))
+    return HandleExecutionRequest(request, config, sessions, std::move(respond));
   if (IsV1Route(path)) return HandleV1Request(request, config, sessions, std::move(respond));
   if (IsUrlFileRoute(path))
     return HandleUrlFileRequest(request, config, sessions, std::move(respond));
   if (path == "/execute") {
     auto command = ParseExecute(request.body, config);
     if (!command) return respond(ErrorResponse(400, command.error().message));
-    command->ticket = request.id;
-    sessions.Execute(std::move(*command),
-                     [respond = std::move(respond)](pool::ExecuteOutcome outcome) {
-                       respond(ExecuteResponse(std::move(outcome)));
-                     });
+    RunExecution(std::move(*command), ApiLayout::kSeed, request, config, sessions,
+                 std::move(respond));
   } else if (path == "/release") {
     auto user = ParseUserBody(request.body, config);
     if (!user) return respond(ErrorResponse(400, user.error().message));

@@ -20,7 +20,9 @@
 
 namespace gateway {
 
-class UrlTransfers;  // url_transfers.h
+class UrlTransfers;       // url_transfers.h
+class ExecutionRegistry;  // execution_registry.h
+class ResponseStream;     // response_stream.h
 
 struct HttpRequest {
   std::string method;                     // "GET", "POST", ...
@@ -31,6 +33,8 @@ struct HttpRequest {
   std::optional<std::string> range;  // Range, when present
   std::string content_type;          // Content-Type ("" when absent)
   std::string origin;                // Origin ("" when absent), for CORS
+  std::string accept;                // Accept ("" when absent): asks for a streamed response
+  std::optional<std::string> last_event_id;  // Last-Event-ID, when present (a reconnect)
 };
 
 // Bytes of a file sent after the response's head instead of `body` (downloads).
@@ -47,6 +51,9 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<ResponseFile> file;  // set: streamed from the file, `body` ignored
+  // Set: a streamed response of unknown length (events), written in chunks as its producer
+  // queues them, `body` ignored. The connection says when the client is gone.
+  std::shared_ptr<ResponseStream> stream;
 };
 
 // Takes a streamed request body (uploads) chunk by chunk, on the io thread. Destroyed
@@ -69,6 +76,9 @@ struct RouterConfig {
   std::size_t max_list_entries = 1000;          // per GET /files/list
   // URL import and export (/api/v1/files); null: those routes answer 501.
   std::shared_ptr<UrlTransfers> url_transfers = nullptr;
+  // Detached executions (/executions); null: those routes answer 501.
+  std::shared_ptr<ExecutionRegistry> executions = nullptr;
+  std::size_t max_stream_pending_bytes = 4u << 20;  // per streamed response not yet sent
   // Which pages on other origins may call the API. The connection adds the headers to every
   // response; CheckHead answers preflights.
   CorsConfig cors{};

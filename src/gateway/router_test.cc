@@ -351,9 +351,10 @@ TEST_F(RouterTest, SuccessBodyHasTheDocumentedFields) {
   EXPECT_EQ(response.content_type, "application/json");
   const json body = Body(response);
   EXPECT_EQ(Keys(body),
-            (std::set<std::string>{"result_text", "result_base64", "stdout", "stderr", "outputs",
-                                   "execution_count", "duration_ms", "timed_out", "interrupted",
-                                   "state_preserved", "truncated"}));
+            (std::set<std::string>{"execution_id", "result_text", "result_base64", "stdout",
+                                   "stderr", "outputs", "execution_count", "duration_ms",
+                                   "timed_out", "interrupted", "state_preserved", "truncated"}));
+  EXPECT_TRUE(body["execution_id"].get<std::string>().starts_with("ex-"));
   EXPECT_EQ(body["result_text"], "hello\n42");
   EXPECT_EQ(body["result_base64"], "PNG2");
   EXPECT_EQ(body["stdout"], "hello\n");
@@ -427,7 +428,10 @@ TEST_F(RouterTest, PoolRefusalsMapToStatusCodes) {
     sessions_.outcome.retry_after_seconds = c.retry_after;
     const HttpResponse response = Execute(Request());
     EXPECT_EQ(response.status, c.status);
-    EXPECT_EQ(Body(response), json({{"detail", "refused " + std::to_string(c.status)}}));
+    json body = Body(response);
+    EXPECT_TRUE(body["execution_id"].get<std::string>().starts_with("ex-")) << body;
+    body.erase("execution_id");
+    EXPECT_EQ(body, json({{"detail", "refused " + std::to_string(c.status)}}));
     if (c.retry_after > 0) {
       EXPECT_EQ(Header(response, "Retry-After"), std::to_string(c.retry_after));
     } else {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/api.h"
+#include "gateway/execution_routes.h"
 #include "gateway/query.h"
 #include "gateway/violations.h"
 
@@ -40,11 +41,7 @@ void Execute(const HttpRequest& request, const RouterConfig& config, pool::Sessi
     violations.Add(BodyLoc(command.error().message), command.error().message);
     return respond(violations.Response());
   }
-  command->ticket = request.id;
-  sessions.Execute(std::move(*command),
-                   [respond = std::move(respond)](pool::ExecuteOutcome outcome) {
-                     respond(ExecuteResponse(std::move(outcome), ApiLayout::kV1));
-                   });
+  RunExecution(std::move(*command), ApiLayout::kV1, request, config, sessions, std::move(respond));
 }
 
 }  // namespace
