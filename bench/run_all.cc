@@ -52,6 +52,7 @@ const std::vector<std::pair<std::string, std::function<Section(const RunConfig&)
     {"interrupt", bench::RunInterrupt},
     {"memory", bench::RunMemory},
     {"streaming", bench::RunStreaming},
+    {"events", bench::RunEvents},
     {"files", bench::RunFiles},
 };
 

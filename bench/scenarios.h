@@ -46,6 +46,8 @@ Section RunCapacity(const RunConfig& config);
 Section RunMemory(const RunConfig& config);
 // A cell printing 50 MB: bytes/s through the gateway next to direct ZeroMQ, gateway RSS.
 Section RunStreaming(const RunConfig& config);
+// A print in the kernel to a client streaming the execution, next to the plain round trip.
+Section RunEvents(const RunConfig& config);
 // A large file into and out of a workspace next to cp, gateway RSS; the change list's cost.
 Section RunFiles(const RunConfig& config);
 
