@@ -1,7 +1,8 @@
 // The test page in a real browser: Debian's chromium, headless, driven by chromedriver over
 // the W3C WebDriver protocol (plain JSON over HTTP, spoken with the suites' own client). The
 // page uploads a file into the workspace, runs code that writes one, shows the execution's
-// changed files, lists the workspace and downloads a file with its Download button.
+// changed files, lists the workspace and downloads a file with its Download button; it shows
+// a cell's output live as it streams, then its plot.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -190,6 +191,43 @@ TEST(PageTest, UploadRunListAndDownloadInARealBrowser) {
   EXPECT_EQ(downloaded, "made.txt:made by the kernel");
   EXPECT_TRUE(browser.Screenshot("page-upload-run-list-download"));
   fs::remove_all(dir);
+}
+
+// The page streams: a line printed before a pause is on the page while the cell still runs,
+// the line after it and the plot once it ends (the final answer replaces the live view).
+TEST(PageTest, StreamedLinesAppearBeforeTheCellEndsThenThePlot) {
+  if (::access(kChromium, X_OK) != 0 || ::access(kDriver, X_OK) != 0)
+    GTEST_SKIP() << "needs Debian's chromium and chromium-driver";
+  ServerProcess server({"--min-idle", "1"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  Browser browser;
+  ASSERT_TRUE(browser.ok()) << "chromedriver did not start a session";
+  browser.Session("POST", "/url",
+                  {{"url", "http://127.0.0.1:" + std::to_string(server.port()) + "/"}});
+  browser.Type("#token", server.token());
+  browser.Type("#code",
+               "import time\nprint('first line', flush=True)\ntime.sleep(4)\n"
+               "print('second line')\nimport matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\n"
+               "plt.show()");
+  browser.Click("#run");
+  ASSERT_TRUE(browser.WaitForText("#result", "first line")) << browser.Text("#result");
+  const std::string live = browser.Text("#result");
+  EXPECT_EQ(live.find("second line"), std::string::npos) << "the cell sleeps 4 s after it";
+  EXPECT_NE(live.find("running"), std::string::npos) << live;
+  const json scroll = {{"script", "document.getElementById('result').scrollIntoView();"},
+                       {"args", json::array()}};
+  browser.Session("POST", "/execute/sync", scroll);
+  EXPECT_TRUE(browser.Screenshot("page-streaming-live"));
+  ASSERT_TRUE(browser.WaitForText("#result", "second line")) << browser.Text("#result");
+  EXPECT_TRUE(browser.WaitForText("#result", "OUTPUTS (1)")) << browser.Text("#result");
+  const json src = browser.Session(
+      "POST", "/execute/sync",
+      {{"script", "const img = document.querySelector('#result img'); return img ? img.src : '';"},
+       {"args", json::array()}});
+  ASSERT_TRUE(src.is_string());
+  EXPECT_TRUE(src.get<std::string>().starts_with("data:image/png;base64,iVBORw0KGgo")) << src;
+  browser.Session("POST", "/execute/sync", scroll);
+  EXPECT_TRUE(browser.Screenshot("page-streaming-done"));
 }
 
 // A page opened from file:// (origin "null") calls the API with fetch(): the JSON body and
