@@ -3,6 +3,7 @@
 // streamed /execute but not a detached execution, which is resumed after Last-Event-ID and
 // interrupted by id, and the output caps bound the stream as they bound the answer.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <string>
@@ -221,6 +222,38 @@ TEST_F(StreamingTest, TheLaterLayoutStreamsTooWithItsWorkerId) {
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().json["data"]["result_text"], "2");
   EXPECT_EQ(events.back().json["data"]["worker_id"], events.front().json["data"]["worker_id"]);
+}
+
+}  // namespace
+
+namespace {
+
+// With --log-format=json, the log line of an execution carries the execution_id its client got.
+TEST(StreamingLogTest, TheJsonLogNamesTheExecutionIdTheClientGot) {
+  ::setenv("CODE_INTERPRETER_LOG_FORMAT", "json", 1);  // inherited by the server
+  ::setenv("CODE_INTERPRETER_LOG_LEVEL", "debug", 1);
+  testing_support::ServerProcess server({"--min-idle", "1"}, {});
+  ::unsetenv("CODE_INTERPRETER_LOG_FORMAT");
+  ::unsetenv("CODE_INTERPRETER_LOG_LEVEL");
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const auto reply = server.Client().Execute("logged", "1 + 1");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const std::string id = reply.Json()["execution_id"];
+  const bool logged = testing_support::WaitFor(
+      [&] {
+        const std::string log = server.Log();
+        for (std::size_t at = log.find(id); at != std::string::npos; at = log.find(id, at + 1)) {
+          const std::size_t start = log.rfind('\n', at) + 1;
+          const json line =
+              json::parse(log.substr(start, log.find('\n', at) - start), nullptr, false);
+          if (line.is_object() && line.value("execution_id", "") == id &&
+              line.value("user", "") == "logged")
+            return true;
+        }
+        return false;
+      },
+      10);
+  EXPECT_TRUE(logged) << server.Log();
 }
 
 }  // namespace

@@ -24,6 +24,17 @@ std::string_view DigitsAfter(std::string_view text, std::string_view prefix) {
   return {};
 }
 
+// The id after "execution ": the API's ("ex-" and hex digits) or the pool's own (digits).
+std::string_view ExecutionIdAfter(std::string_view text) {
+  constexpr std::string_view kPrefix = "execution ex-";
+  if (const std::size_t at = text.find(kPrefix); at != std::string_view::npos) {
+    std::size_t end = at + kPrefix.size();
+    while (end < text.size() && std::isxdigit(static_cast<unsigned char>(text[end]))) ++end;
+    if (end > at + kPrefix.size()) return text.substr(at + 10, end - at - 10);
+  }
+  return DigitsAfter(text, "execution ");
+}
+
 std::string Utc(std::chrono::system_clock::time_point time) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -56,8 +67,13 @@ json JsonLogLine(std::string_view level, std::string_view text) {
       break;
     }
   }
-  if (const auto id = DigitsAfter(text, "execution "); !id.empty())
-    line["execution_id"] = std::stoull(std::string(id));
+  if (const auto id = ExecutionIdAfter(text); !id.empty()) {
+    if (id.starts_with("ex-")) {
+      line["execution_id"] = id;
+    } else {
+      line["execution_id"] = std::stoull(std::string(id));
+    }
+  }
   if (const auto ms = DigitsAfter(text, " in "); !ms.empty()) {
     const std::size_t after = static_cast<std::size_t>(ms.data() - text.data()) + ms.size();
     if (text.substr(after).starts_with(" ms")) line["duration_ms"] = std::stoull(std::string(ms));

@@ -15,6 +15,8 @@ TEST(JsonLogTest, TheConventionalFieldsAreLiftedOutAndTheTextKeptWhole) {
   EXPECT_EQ(line["worker"], "w-3");
   EXPECT_EQ(line["execution_id"], 42);
   EXPECT_EQ(line["duration_ms"], 17);
+  const json api = JsonLogLine("debug", R"(user "a": execution ex-09af on w-1 in 3 ms: ok)");
+  EXPECT_EQ(api["execution_id"], "ex-09af") << "the id the API gave the execution";
 }
 
 TEST(JsonLogTest, OnlyWhatIsThereIsAdded) {

@@ -62,6 +62,7 @@ void Detach(const HttpRequest& request, const RouterConfig& config, pool::Sessio
   auto command = ParseExecute(request.body, config);
   if (!command) return respond(ErrorResponse(400, command.error().message));
   const std::string id = NewExecutionId();
+  command->id = id;
   std::shared_ptr<ExecutionRun> run = config.executions->Create(id, command->user);
   if (!run) {
     HttpResponse response = ErrorResponse(
@@ -150,6 +151,7 @@ void RunExecution(pool::ExecuteCommand command, ApiLayout layout, const HttpRequ
                   const RouterConfig& config, pool::Sessions& sessions,
                   std::function<void(HttpResponse)> respond) {
   std::string id = NewExecutionId();
+  command.id = id;
   command.ticket = request.id;
   const std::optional<StreamFormat> format = StreamFormatFor(request.accept);
   if (!format) {

@@ -195,7 +195,8 @@ void Pool::Impl::OnExecuted(const std::string& user, std::uint64_t exec_id,
   }
   if (!out.state_preserved) out.detail += FilesKept(*session);
   spdlog::debug("user \"{}\": execution {} on {} in {} ms: {}{}", common::Printable(user, 64),
-                exec_id, out.worker_id.empty() ? "no worker" : out.worker_id, out.duration.count(),
+                running.job.command.id.empty() ? std::to_string(exec_id) : running.job.command.id,
+                out.worker_id.empty() ? "no worker" : out.worker_id, out.duration.count(),
                 result.status.empty() ? "no reply" : result.status,
                 out.detail.empty() ? "" : " (" + out.detail + ")");
   out.result = std::move(result);

@@ -34,6 +34,7 @@ struct ExecuteCommand {
   std::string code;
   std::optional<std::chrono::milliseconds> timeout;  // default when absent
   std::uint64_t ticket = 0;  // the request's id, for Abandon(); 0: cannot be abandoned
+  std::string id{};          // the API's execution_id ("ex-..."), for the logs; may be empty
   // Called on the io thread when the code goes to the kernel, with the worker's id ("w-3"),
   // and then with each event of its output (jupyter/events.h), in order; all before `done`,
   // which still carries the whole result. Either may be empty; neither may call the pool.
