@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gateway/api.h"
+#include "gateway/execution_registry.h"
 #include "gateway/router.h"
 
 namespace gateway {
@@ -99,15 +100,49 @@ TEST(ApiDocsTest, ExecuteResponsesFitTheirSchema) {
   ExpectFits(json::parse(StatusBody(pool::PoolStatus{})), "Status");
 }
 
+// A pool that takes executions and never runs them.
+class NoSessions : public pool::Sessions {
+  void Execute(pool::ExecuteCommand, std::function<void(pool::ExecuteOutcome)>) override {}
+  bool Release(const std::string&) override { return false; }
+  pool::PoolStatus Status() const override { return {}; }
+  void OpenWorkspace(const std::string&, const pool::SessionOptions&,
+                     std::function<void(pool::WorkspaceGrant)>) override {}
+};
+
+TEST(ApiDocsTest, DetachedExecutionResponsesAndEventsFitTheirSchemas) {
+  const std::string token = "test-token-0123456789abcdef";
+  RouterConfig config{.token = token, .executions = std::make_shared<ExecutionRegistry>()};
+  NoSessions sessions;
+  const auto send = [&](const std::string& method, const std::string& target,
+                        const std::string& body = "") {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.auth_token = token;
+    request.body = body;
+    HttpResponse response;
+    HandleRequest(request, config, sessions, [&](HttpResponse r) { response = std::move(r); });
+    return response;
+  };
+  const HttpResponse created = send("POST", "/executions", R"({"user_uuid":"u","code":"1"})");
+  EXPECT_EQ(created.status, 202);
+  const json body = json::parse(created.body);
+  ExpectFits(body, "Execution");
+  const std::string self = body["links"]["self"];
+  ExpectFits(json::parse(send("GET", self).body), "Execution");
+  ExpectFits(json::parse(send("POST", self + "/interrupt").body), "ExecutionInterrupt");
+  const json& paths = Spec()["paths"];
+  ExpectFits(
+      paths["/executions"]["post"]["responses"]["202"]["content"]["application/json"]["example"],
+      "Execution");
+  ExpectFits(
+      paths["/execute"]["post"]["responses"]["200"]["content"]["application/x-ndjson"]["example"],
+      "Event");
+}
+
 TEST(ApiDocsTest, TheDocumentAndItsPageAreServedWithoutAToken) {
   RouterConfig config{.token = "test-token-0123456789abcdef"};
-  class NoSessions : public pool::Sessions {
-    void Execute(pool::ExecuteCommand, std::function<void(pool::ExecuteOutcome)>) override {}
-    bool Release(const std::string&) override { return false; }
-    pool::PoolStatus Status() const override { return {}; }
-    void OpenWorkspace(const std::string&, const pool::SessionOptions&,
-                       std::function<void(pool::WorkspaceGrant)>) override {}
-  } sessions;
+  NoSessions sessions;
   for (const char* target : {"/openapi.json", "/docs"}) {
     HttpRequest request;
     request.method = "GET";
