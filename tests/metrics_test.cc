@@ -67,6 +67,9 @@ TEST(MetricsTest, ExecutionsKernelsAndConnectionsAreCountedInPrometheusFormat) {
   EXPECT_EQ(s.at(R"(code_interpreter_executions_total{outcome="ok"})"), 1);
   EXPECT_EQ(s.at(R"(code_interpreter_executions_total{outcome="error"})"), 1);
   EXPECT_EQ(s.at(R"(code_interpreter_executions_total{outcome="timed_out"})"), 1);
+  EXPECT_EQ(s.at(R"(code_interpreter_api_executions_total{mode="plain"})"), 3);
+  EXPECT_EQ(s.count(R"(code_interpreter_api_executions_total{mode="detached"})"), 0u)
+      << "none asked for yet";
   EXPECT_EQ(s.at(R"(code_interpreter_interrupts_total{reason="deadline"})"), 1);
   EXPECT_EQ(s.at(R"(code_interpreter_interrupts_total{reason="requested"})"), 0);
   EXPECT_EQ(s.at("code_interpreter_execution_duration_seconds_count"), 3);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "common/metrics.h"
 #include "gateway/event_format.h"
 #include "gateway/execution_registry.h"
 #include "gateway/execution_run.h"
@@ -17,6 +18,13 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kExecutionsPath = "/executions";
+
+common::metrics::Counter& Started(std::string_view how) {
+  return common::metrics::Default().GetCounter(
+      "code_interpreter_api_executions_total",
+      "Executions asked for, by how their answer is read: plain, streamed, detached.",
+      {{"mode", std::string(how)}});
+}
 
 std::string NewExecutionId() {
   auto hex = common::RandomHex(12);
@@ -66,10 +74,11 @@ void Detach(const HttpRequest& request, const RouterConfig& config, pool::Sessio
   std::shared_ptr<ExecutionRun> run = config.executions->Create(id, command->user);
   if (!run) {
     HttpResponse response = ErrorResponse(
-        503, "Too many detached executions are running; retry when some have finished");
+        503, "Too many detached executions are queued or running; retry when some have finished");
     response.headers.emplace_back("Retry-After", "5");
     return respond(std::move(response));
   }
+  Started("detached").Add(1);
   command->on_start = [run](const std::string& worker_id) { run->Start(worker_id); };
   command->on_event = [run](const jupyter::ExecutionEvent& event) { run->Add(event); };
   // No ticket: nobody's hang-up abandons it.
@@ -154,6 +163,7 @@ void RunExecution(pool::ExecuteCommand command, ApiLayout layout, const HttpRequ
   command.id = id;
   command.ticket = request.id;
   const std::optional<StreamFormat> format = StreamFormatFor(request.accept);
+  Started(format ? "streamed" : "plain").Add(1);
   if (!format) {
     return sessions.Execute(std::move(command), [respond = std::move(respond), layout,
                                                  id = std::move(id)](pool::ExecuteOutcome outcome) {
