@@ -23,6 +23,7 @@
 #include "gateway/auth.h"
 #include "gateway/execution_registry.h"
 #include "gateway/http_server.h"
+#include "gateway/mcp_sessions.h"
 #include "gateway/url_transfers.h"
 #include "jupyter/kernel_hub.h"
 #include "pool/pool.h"
@@ -342,6 +343,7 @@ int Serve(const ServeOptions& o) {
   if (!transfers) return fail(transfers.error().message);
   sc.router.url_transfers = *transfers;
   sc.router.executions = std::make_shared<gateway::ExecutionRegistry>();
+  sc.router.mcp = std::make_shared<gateway::McpSessions>();
   gateway::HttpServer server(io, sc, pool);
   auto port = server.Start();
   if (!port) return fail(port.error().message);

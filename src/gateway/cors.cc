@@ -10,9 +10,11 @@ namespace {
 // What the API reads from a request and what a page may read from a response beyond the
 // CORS-safelisted headers.
 constexpr std::string_view kAllowedRequestHeaders =
-    "X-Auth-Token, Authorization, Content-Type, Range, Last-Event-ID, Accept";
+    "X-Auth-Token, Authorization, Content-Type, Range, Last-Event-ID, Accept, Mcp-Session-Id, "
+    "MCP-Protocol-Version";
 constexpr std::string_view kExposedHeaders =
-    "Retry-After, Content-Disposition, Content-Range, Accept-Ranges, Allow";
+    "Retry-After, Content-Disposition, Content-Range, Accept-Ranges, Allow, Location, "
+    "Mcp-Session-Id";
 constexpr std::string_view kPreflightMaxAgeSeconds = "600";
 
 bool AllowsAny(const CorsConfig& config) {

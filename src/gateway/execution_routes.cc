@@ -26,13 +26,6 @@ common::metrics::Counter& Started(std::string_view how) {
       {{"mode", std::string(how)}});
 }
 
-std::string NewExecutionId() {
-  auto hex = common::RandomHex(12);
-  if (hex) return "ex-" + *hex;
-  static std::uint64_t fallback = 0;  // no randomness: still unique in this process
-  return "ex-" + std::to_string(++fallback);
-}
-
 HttpResponse StreamResponse(std::shared_ptr<ResponseStream> stream, StreamFormat format) {
   HttpResponse response;
   response.content_type = std::string(ContentTypeOf(format));
@@ -155,6 +148,13 @@ HttpResponse Interrupt(const ExecutionRun& run, pool::Sessions& sessions) {
 }
 
 }  // namespace
+
+std::string NewExecutionId() {
+  auto hex = common::RandomHex(12);
+  if (hex) return "ex-" + *hex;
+  static std::uint64_t fallback = 0;  // no randomness: still unique in this process
+  return "ex-" + std::to_string(++fallback);
+}
 
 void RunExecution(pool::ExecuteCommand command, ApiLayout layout, const HttpRequest& request,
                   const RouterConfig& config, pool::Sessions& sessions,

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "gateway/api.h"
@@ -28,6 +29,9 @@
 #include "pool/sessions.h"
 
 namespace gateway {
+
+// A new execution_id: "ex-" and 24 hex digits.
+std::string NewExecutionId();
 
 void RunExecution(pool::ExecuteCommand command, ApiLayout layout, const HttpRequest& request,
                   const RouterConfig& config, pool::Sessions& sessions,

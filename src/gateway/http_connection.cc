@@ -142,6 +142,8 @@ void HttpConnection::OnReadHeader(beast::error_code ec) {
   request_.accept = std::string(head[http::field::accept]);
   if (const auto it = head.find("Last-Event-ID"); it != head.end())
     request_.last_event_id = std::string(it->value());
+  request_.mcp_session = std::string(head["Mcp-Session-Id"]);
+  request_.mcp_protocol_version = std::string(head["MCP-Protocol-Version"]);
   if (auto refusal = CheckHead(request_, host_->Config().router)) {
     // A preflight's answer, for a request without a body, keeps the connection; a refusal
     // closes it rather than read a body nobody asked for.

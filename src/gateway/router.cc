@@ -7,6 +7,7 @@
 #include "gateway/api_docs.h"
 #include "gateway/execution_routes.h"
 #include "gateway/file_routes.h"
+#include "gateway/mcp_route.h"
 #include "gateway/metrics_route.h"
 #include "gateway/session_routes.h"
 #include "gateway/url_files.h"
@@ -33,6 +34,7 @@ constexpr RouteInfo kRoutes[] = {
     {"/api/v1/status", "GET", true},
     {"/api/v1/files", "POST DELETE", true},
     {"/api/v1/files/export", "POST", true},
+    {"/mcp", "POST DELETE", true},
     {"/health", "GET", false},
     {"/openapi.json", "GET", false},
     {"/docs", "GET", false},
@@ -106,6 +108,7 @@ void HandleRequest(const HttpRequest& request, const RouterConfig& config, pool:
   if (IsFileRoute(path)) return HandleFileRequest(request, config, sessions, std::move(respond));
   if (IsSessionRoute(path))
     return HandleSessionRequest(request, config, sessions, std::move(respond));
+  if (path == kMcpPath) return HandleMcpRequest(request, config, sessions, std::move(respond));
   if (IsExecutionRoute(path))
     return HandleExecutionRequest(request, config, sessions, std::move(respond));
   if (IsV1Route(path)) return HandleV1Request(request, config, sessions, std::move(respond));

@@ -22,6 +22,7 @@ namespace gateway {
 
 class UrlTransfers;       // url_transfers.h
 class ExecutionRegistry;  // execution_registry.h
+class McpSessions;        // mcp_sessions.h
 class ResponseStream;     // response_stream.h
 
 struct HttpRequest {
@@ -35,6 +36,8 @@ struct HttpRequest {
   std::string origin;                // Origin ("" when absent), for CORS
   std::string accept;                // Accept ("" when absent): asks for a streamed response
   std::optional<std::string> last_event_id;  // Last-Event-ID, when present (a reconnect)
+  std::string mcp_session;                   // Mcp-Session-Id ("" when absent)
+  std::string mcp_protocol_version;          // MCP-Protocol-Version ("" when absent)
 };
 
 // Bytes of a file sent after the response's head instead of `body` (downloads).
@@ -79,6 +82,8 @@ struct RouterConfig {
   // Detached executions (/executions); null: those routes answer 501.
   std::shared_ptr<ExecutionRegistry> executions = nullptr;
   std::size_t max_stream_pending_bytes = 4u << 20;  // per streamed response not yet sent
+  // The MCP endpoint's sessions (POST /mcp); null: it answers 501.
+  std::shared_ptr<McpSessions> mcp = nullptr;
   // Which pages on other origins may call the API. The connection adds the headers to every
   // response; CheckHead answers preflights.
   CorsConfig cors{};
