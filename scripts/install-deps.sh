@@ -28,6 +28,11 @@ packages=(
   # <expected>; llvm-19 for llvm-symbolizer in crash reports)
   clang-19 libclang-rt-19-dev llvm-19
 )
+# The MCP test's client (the official TypeScript SDK, which the test installs from the npm
+# registry with its lock file): Debian's node and npm, unless a node with npm is there already.
+if [ "${1:-}" != run ] && ! { command -v node && command -v npm; } >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 # promtool (the metrics test checks GET /metrics with it): only the binary, taken from Debian's
 # `prometheus` package, whose installation would also start a Prometheus server.
