@@ -20,8 +20,8 @@ packages=(
 [ "${1:-}" = run ] || packages+=(
   # the docker sandbox backend: an engine (the worker image is built with debootstrap too)
   docker.io
-  # examples
-  python3-httpx
+  # examples, and the Python SDK (clients/python: its tests install it offline with pip)
+  python3-httpx python3-pip python3-setuptools
   # the test page's browser test (headless, through chromedriver)
   chromium chromium-driver
   # fuzzing (clang 19: the first Debian 12 clang whose C++23 mode enables libstdc++'s
