@@ -1,5 +1,5 @@
 // The examples in examples/ run against the real binary and succeed (they exit non-zero when
-// a step fails): the README's client flow and the workspace example.
+// a step fails): the README's client flow, the workspace example and the SDK's.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -29,11 +29,12 @@ int RunExample(const ServerProcess& server, const std::string& script) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(ExamplesTest, TheClientAndTheFilesExampleSucceed) {
+TEST(ExamplesTest, TheClientTheFilesAndTheSdkExampleSucceed) {
   ServerProcess server({"--min-idle", "1"});
   ASSERT_TRUE(server.ok()) << server.Log();
   EXPECT_EQ(RunExample(server, "client.py"), 0);
   EXPECT_EQ(RunExample(server, "files.py"), 0);
+  EXPECT_EQ(RunExample(server, "sdk.py"), 0);
 }
 
 }  // namespace
