@@ -1,5 +1,7 @@
 #include "gateway/http_connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -22,6 +24,15 @@ constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 // A refused or broken request's connection reads and drops what the client still sends for
 // this long before it closes (see Close).
 constexpr auto kDrainTime = std::chrono::seconds(2);
+
+// Acknowledge what arrives at once, not after the 40 ms of a delayed ACK: a client that writes
+// a request's head and body separately with Nagle's algorithm on (Python's httpx, among
+// others) holds the body back until the head is acknowledged. Not permanent in the kernel, so
+// set again before each read that may wait for a client's next segment.
+void QuickAck(tcp::socket& socket) {
+  const int one = 1;
+  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
 
 HttpResponse TooLarge(std::size_t limit) {
   return ErrorResponse(413, "Request body exceeds " + std::to_string(limit) + " bytes");
@@ -98,6 +109,7 @@ void HttpConnection::DoWaitForRequest() {
   }
   waiting_ = true;
   waiting_since_ = Clock::now();
+  QuickAck(stream_.socket());
   stream_.expires_after(host_->Config().idle_timeout);
   stream_.async_read_some(buffer_.prepare(1024),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -110,6 +122,7 @@ void HttpConnection::DoWaitForRequest() {
 
 void HttpConnection::DoReadHeader() {
   const ServerConfig& config = host_->Config();
+  QuickAck(stream_.socket());
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
   // The Content-Length is judged after the token (OnReadHeader), the body limit set then.
@@ -168,6 +181,7 @@ void HttpConnection::OnReadHeader(beast::error_code ec) {
 }
 
 void HttpConnection::DoReadBody() {
+  QuickAck(stream_.socket());
   http::async_read(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
