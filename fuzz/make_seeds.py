@@ -83,6 +83,14 @@ def router():
     request("page-query", "GET", "/?a=b", "-")
     request("unknown", "DELETE", "/nope", "=")
     request("lowercase", "get", "/health", "-")
+    request("executions", "POST", "/executions", "=", json.dumps(BODIES["execute"]))
+    request("executions-get", "GET", "/executions/ex-0/events?last_event_id=3", "=")
+    request("mcp-initialize", "POST", "/mcp", "=", json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18"}}))
+    request("mcp-call", "POST", "/mcp", "=", json.dumps(
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "execute_python", "arguments": {"code": "1"}}}))
+    request("mcp-delete", "DELETE", "/mcp", "=")
 
 
 def http_request():

@@ -34,10 +34,12 @@ HttpResponse RpcResult(const json& id, json result) {
   return RpcResponse(200, {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}});
 }
 
+// A JSON-RPC error. Sent with an HTTP error status (the transport's refusals), it carries the
+// API's `detail` too, as every error body does (clients read no JSON-RPC from those).
 HttpResponse RpcError(int status, const json& id, int code, std::string message) {
-  return RpcResponse(status, {{"jsonrpc", "2.0"},
-                              {"id", id},
-                              {"error", {{"code", code}, {"message", std::move(message)}}}});
+  json body = {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
+  if (status >= 400) body["detail"] = std::move(message);
+  return RpcResponse(status, std::move(body));
 }
 
 HttpResponse Accepted() {
