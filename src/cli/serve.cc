@@ -343,7 +343,10 @@ int Serve(const ServeOptions& o) {
   if (!transfers) return fail(transfers.error().message);
   sc.router.url_transfers = *transfers;
   sc.router.executions = std::make_shared<gateway::ExecutionRegistry>();
-  sc.router.mcp = std::make_shared<gateway::McpSessions>();
+  // An MCP session is forgotten when the pool reaps its unused kernel.
+  sc.router.mcp = std::make_shared<gateway::McpSessions>(gateway::McpSessionConfig{
+      .max_sessions = 256,
+      .idle = std::chrono::duration_cast<std::chrono::seconds>(pc.idle_timeout)});
   gateway::HttpServer server(io, sc, pool);
   auto port = server.Start();
   if (!port) return fail(port.error().message);

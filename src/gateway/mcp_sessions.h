@@ -18,7 +18,7 @@ namespace gateway {
 
 struct McpSessionConfig {
   std::size_t max_sessions = 256;
-  std::chrono::seconds idle{30 * 60};
+  std::chrono::seconds idle{60 * 60};  // the server uses the pool's --idle-timeout
 };
 
 class McpSessions {
