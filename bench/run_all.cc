@@ -44,16 +44,11 @@ using bench::Section;
 
 // In run order: throughput and capacity are adjacent because they share one warm pool.
 const std::vector<std::pair<std::string, std::function<Section(const RunConfig&)>>> kScenarios = {
-    {"latency", bench::RunLatency},
-    {"sandbox", bench::RunSandbox},
-    {"throughput", bench::RunThroughput},
-    {"capacity", bench::RunCapacity},
-    {"acquisition", bench::RunAcquisition},
-    {"interrupt", bench::RunInterrupt},
-    {"memory", bench::RunMemory},
-    {"streaming", bench::RunStreaming},
-    {"events", bench::RunEvents},
-    {"files", bench::RunFiles},
+    {"latency", bench::RunLatency},         {"sandbox", bench::RunSandbox},
+    {"throughput", bench::RunThroughput},   {"capacity", bench::RunCapacity},
+    {"acquisition", bench::RunAcquisition}, {"interrupt", bench::RunInterrupt},
+    {"memory", bench::RunMemory},           {"streaming", bench::RunStreaming},
+    {"events", bench::RunEvents},           {"files", bench::RunFiles},
 };
 
 std::vector<std::string> Split(const std::string& list) {

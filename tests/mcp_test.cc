@@ -52,7 +52,8 @@ bool PrepareClient(const fs::path& dir, std::string& log) {
   fs::remove_all(dir / "node_modules", ec);
   fs::copy_file(source / "package-lock.json", dir / "package-lock.json",
                 fs::copy_options::overwrite_existing, ec);
-  return Shell("cd '" + dir.string() + "' && npm ci --ignore-scripts --no-audit --no-fund", log) == 0;
+  return Shell("cd '" + dir.string() + "' && npm ci --ignore-scripts --no-audit --no-fund", log) ==
+         0;
 }
 
 TEST(McpTest, TheOfficialSdkRunsCodeKeepsStateGetsAnImageAndMovesAFile) {
@@ -63,8 +64,8 @@ TEST(McpTest, TheOfficialSdkRunsCodeKeepsStateGetsAnImageAndMovesAFile) {
   ASSERT_TRUE(server.ok()) << server.Log();
   std::string output;
   const int status = Shell("node '" + std::string(MCP_WORK_DIR) + "/client.mjs' http://127.0.0.1:" +
-                             std::to_string(server.port()) + "/mcp " + server.token(),
-                         output);
+                               std::to_string(server.port()) + "/mcp " + server.token(),
+                           output);
   ASSERT_EQ(status, 0) << output << "\n--- server log\n" << server.Log();
   const auto summary = nlohmann::json::parse(output.substr(output.rfind('{')), nullptr, false);
   ASSERT_TRUE(summary.is_object()) << output;

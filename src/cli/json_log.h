@@ -2,8 +2,8 @@
 // lines. Every object has "time" (UTC, ISO 8601 with milliseconds), "level" and "event" (the
 // line's text, whole); the fields the gateway's messages name by convention are lifted out
 // as well: "user" (from `user "..."`, already escaped by common::Printable), "worker"
-// (`w-<n>`), "execution_id" (`execution ex-<hex>`, the API's, or `execution <n>`) and "duration_ms" (`in <n> ms`).
-// The formatter is spdlog's: it runs on whichever thread logs, and keeps no state.
+// (`w-<n>`), "execution_id" (`execution ex-<hex>`, the API's, or `execution <n>`) and "duration_ms"
+// (`in <n> ms`). The formatter is spdlog's: it runs on whichever thread logs, and keeps no state.
 #pragma once
 
 #include <spdlog/formatter.h>

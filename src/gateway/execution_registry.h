@@ -20,7 +20,7 @@
 namespace gateway {
 
 struct ExecutionRetention {
-  std::size_t max_executions = 128;  // queued, running and finished
+  std::size_t max_executions = 128;         // queued, running and finished
   std::size_t max_events_bytes = 2u << 20;  // per execution (ExecutionRun's max_kept_bytes)
   std::size_t max_total_bytes = 256u << 20;
   std::chrono::seconds keep_finished{600};
