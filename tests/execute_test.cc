@@ -105,9 +105,9 @@ TEST_F(ExecuteTest, TheLaterApiV1LayoutWorksBesideTheSeeds) {
 }
 
 // POST /interrupt stops a running cell without a hang-up; the session keeps its state. The
-// cell is streamed so that the interrupt goes out once the cell has printed: a SIGINT landing
-// in ipykernel's own code before the cell starts can be lost (then the kernel is replaced at
-// the end of --interrupt-grace, and the answer says so).
+// cell is streamed so that the interrupt goes out once the cell has printed (an interrupt
+// landing before the cell starts is sent again: the fault suite's
+// AnInterruptLostBeforeTheCellStartsIsSentAgain).
 TEST_F(ExecuteTest, AnInterruptOnRequestEndsTheCellAndKeepsTheState) {
   const HttpClient c = client();
   ASSERT_EQ(c.Execute("stopper", "kept = 'yes'").status, 200);

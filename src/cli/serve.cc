@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -296,6 +297,9 @@ int Serve(const ServeOptions& o) {
   hub_options.max_message_bytes = std::max<std::size_t>(
       o.max_kernel_message_mb << 20, o.max_output_images + o.max_output_text + (1u << 20));
   hub_options.bytes_per_second = o.kernel_rate_mb * (1 << 20);
+  // A lost interrupt is sent again a few times within the grace.
+  hub_options.interrupt_resend =
+      std::clamp(Ms(o.interrupt_grace) / 4, milliseconds(50), milliseconds(500));
   jupyter::KernelHub hub(hub_options,
                          [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
 

@@ -55,6 +55,10 @@ struct PendingExec {
   // kernel runs next, such as the session's next request: the execution is not over before
   // (or before the finish deadline).
   std::string interrupt_id;
+  // After an interrupt_reply while the cell shows no sign of it (no reply, idle or error):
+  // when to send the interrupt again. ipykernel ignores SIGINT outside a request's handler,
+  // so an interrupt that lands before the cell's handler starts is lost.
+  std::optional<Clock::time_point> resend_interrupt_at;
   OutputCollector collector;
   // Set once one of execute_reply and status: idle came: how long to wait for the other.
   std::optional<Clock::time_point> finish_deadline;
@@ -187,6 +191,7 @@ class KernelHub::Loop {
         PendingExec{.msg_id = request.MsgId(),
                     .probe_id = {},
                     .interrupt_id = {},
+                    .resend_interrupt_at = std::nullopt,
                     .collector = OutputCollector(limits, Forward(std::move(on_event))),
                     .finish_deadline = std::nullopt,
                     .done = std::move(done)});
@@ -202,14 +207,8 @@ class KernelHub::Loop {
       spdlog::debug("kernel {}: interrupt after the execution finished; not sent", id);
       return;
     }
-    PendingExec& exec = *kernel->exec;
-    if (!exec.interrupt_id.empty()) return;
-    Message interrupt = MakeRequest("interrupt_request", nlohmann::json::object(), kernel->session);
-    exec.interrupt_id = interrupt.MsgId();
-    Send(*kernel, Channel::kControl, interrupt);
-    Message probe = MakeRequest("kernel_info_request", nlohmann::json::object(), kernel->session);
-    exec.probe_id = probe.MsgId();
-    Send(*kernel, Channel::kShell, probe);
+    if (!kernel->exec->interrupt_id.empty()) return;  // the last one is still on its way
+    SendInterrupt(*kernel);
   }
 
   void DoControl(KernelId id, std::string_view type, nlohmann::json content) {
@@ -249,6 +248,19 @@ class KernelHub::Loop {
     kernel.broken = why;
     FailPending(kernel, why);
     kernel.link->CloseAll();
+  }
+
+  // interrupt_request on control and, the first time, the probe behind the execution on shell.
+  void SendInterrupt(Kernel& kernel) {
+    PendingExec& exec = *kernel.exec;
+    Message interrupt = MakeRequest("interrupt_request", nlohmann::json::object(), kernel.session);
+    exec.interrupt_id = interrupt.MsgId();
+    exec.resend_interrupt_at.reset();
+    Send(kernel, Channel::kControl, interrupt);
+    if (!exec.probe_id.empty()) return;
+    Message probe = MakeRequest("kernel_info_request", nlohmann::json::object(), kernel.session);
+    exec.probe_id = probe.MsgId();
+    Send(kernel, Channel::kShell, probe);
   }
 
   // Messages to a closed connection are dropped: the pool finds out through the kernel's
@@ -366,7 +378,10 @@ class KernelHub::Loop {
         consider(kernel->ready->outstanding ? kernel->ready->last_sent + kProbeResend
                                             : kernel->ready->next_probe);
       }
-      if (kernel->exec) consider(kernel->exec->finish_deadline);
+      if (kernel->exec) {
+        consider(kernel->exec->finish_deadline);
+        consider(kernel->exec->resend_interrupt_at);
+      }
       if (kernel->ping) consider(kernel->ping->deadline);
     }
     if (!next) return milliseconds(-1);
@@ -409,8 +424,23 @@ class KernelHub::Loop {
         }
         FinishExec(*kernel);
       }
+      if (kernel->exec && kernel->exec->resend_interrupt_at &&
+          now >= *kernel->exec->resend_interrupt_at) {
+        ResendInterrupt(*kernel);
+      }
       if (kernel->ping && now >= kernel->ping->deadline) CompletePing(*kernel, false);
     }
+  }
+
+  // The kernel answered an interrupt but the cell runs on as if it had not come: the SIGINT
+  // was lost before the cell started (or went to code that swallowed it). Once the cell shows
+  // a sign of it, it is not sent again.
+  void ResendInterrupt(Kernel& kernel) {
+    const ExecutionResult& result = kernel.exec->collector.result();
+    kernel.exec->resend_interrupt_at.reset();
+    if (result.got_reply || result.got_idle || result.error) return;
+    spdlog::debug("kernel {}: the cell runs on after an interrupt; interrupting again", kernel.id);
+    SendInterrupt(kernel);
   }
 
   // Handles what epoll reported for one of the kernel's sockets, within its budgets.
@@ -474,7 +504,12 @@ class KernelHub::Loop {
         message.MsgType() != "interrupt_reply" || message.ParentId() != kernel.exec->interrupt_id) {
       return;
     }
-    kernel.exec->interrupt_id.clear();
+    PendingExec& exec = *kernel.exec;
+    exec.interrupt_id.clear();
+    const ExecutionResult& result = exec.collector.result();
+    if (!result.got_reply && !result.got_idle && !result.error) {
+      exec.resend_interrupt_at = Clock::now() + options_.interrupt_resend;
+    }
     MaybeFinishExec(kernel);
   }
 

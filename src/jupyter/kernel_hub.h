@@ -45,6 +45,9 @@ struct HubOptions {
   // Messages failing verification (bad signature, malformed) a kernel may send before it is
   // disconnected.
   std::size_t max_violations = 16;
+  // After the kernel answered an interrupt, how long the cell may run on with no sign of it
+  // (no reply, no idle, no error) before the interrupt is sent again.
+  std::chrono::milliseconds interrupt_resend{500};
   // After execute_reply, how long to wait for the matching status: idle.
   std::chrono::milliseconds idle_wait{1000};
   // Whether execute_request asks the kernel to store history (and count executions).
@@ -83,8 +86,12 @@ class KernelTransport {
   // execution a kernel_info_request on shell whose reply stands in for an execute_reply that
   // ipykernel lost to the interrupt. The Execute then completes as usual, but not before the
   // kernel's interrupt_reply (or idle_wait after its reply and idle): ipykernel signals itself
-  // before that reply, and until then the SIGINT could land in the next request. With no
-  // Execute running (it finished before the command ran), nothing is sent.
+  // before that reply, and until then the SIGINT could land in the next request. ipykernel
+  // ignores SIGINT outside a request's handler, so an interrupt landing just before the cell
+  // starts is lost: while the cell then shows no sign of it, the interrupt is sent again every
+  // HubOptions::interrupt_resend after each interrupt_reply. With no Execute running (it
+  // finished before the command ran), nothing is sent; while one interrupt awaits its reply,
+  // another call adds nothing.
   virtual void Interrupt(KernelId id) = 0;
   // Sends shutdown_request on control (best effort, no reply awaited).
   virtual void Shutdown(KernelId id) = 0;

@@ -774,6 +774,43 @@ TEST(FaultTest, InterruptLandingInIpykernelsDispatchLeavesTheKernelRunning) {
   RemoveMarkers({marker});
 }
 
+// ipykernel ignores SIGINT outside a request's handler, so an interrupt whose signal lands
+// just before the cell starts is lost, and the cell runs on: the kernel used to be replaced at
+// the end of the grace (found once by an interrupt sent the moment a cell reached its kernel).
+// The window is narrow, so the test makes the cell's handler swallow the first SIGINT itself;
+// the hub must send the interrupt again while the cell shows no sign of it.
+TEST(FaultTest, AnInterruptLostBeforeTheCellStartsIsSentAgain) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--interrupt-grace", "3"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const HttpClient c = server.Client();
+  HttpReply r = c.Execute("lost",
+                          "import signal\n"
+                          "swallowed = False\n"
+                          "_k = get_ipython().kernel\n"
+                          "_pre = _k.pre_handler_hook\n"
+                          "def _swallow(sig, frame):\n"
+                          "    global swallowed\n"
+                          "    swallowed = True\n"
+                          "    signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                          "def _once():\n"
+                          "    _k.pre_handler_hook = _pre\n"
+                          "    _pre()\n"
+                          "    signal.signal(signal.SIGINT, _swallow)\n"
+                          "_k.pre_handler_hook = _once\n"
+                          "kept = 'yes'");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = c.Execute("lost", "import time\ntime.sleep(30)", 1);
+  const json j = r.Json();
+  EXPECT_EQ(j["timed_out"], true) << r.body;
+  ASSERT_EQ(j["state_preserved"], true) << r.body;
+  ASSERT_TRUE(j.contains("error")) << r.body;
+  EXPECT_EQ(j["error"]["ename"], "KeyboardInterrupt") << r.body;
+  r = c.Execute("lost", "print(kept, swallowed)", 10);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["stdout"], "yes True\n") << r.body;
+  EXPECT_EQ(server.Log().find("did not stop within"), std::string::npos) << server.Log();
+}
+
 TEST(FaultTest, TinyTimeoutOnAQuickExecutionKeepsTheSessionsKernel) {
   ServerProcess server({"--min-idle", "1", "--max-workers", "3", "--interrupt-grace", "1"});
   ASSERT_TRUE(server.ok()) << server.Log();
