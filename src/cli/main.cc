@@ -175,6 +175,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   serve_cmd
+      ->add_option("--hub-threads", serve.hub_threads,
+                   "Threads serving the kernels' connections, each owning a share of the "
+                   "kernels; 0: one per core, at most 8")
+      ->envname(env("HUB_THREADS"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  serve_cmd
       ->add_option("--runtime-dir", serve.runtime_dir,
                    "Per-worker directories (sockets, connection files)")
       ->envname(env("RUNTIME_DIR"))

@@ -42,6 +42,7 @@ struct ServeOptions {
   std::size_t max_output_images = 16u << 20;
   std::size_t max_kernel_message_mb = 64;
   double kernel_rate_mb = 64;
+  std::size_t hub_threads = 0;  // 0: one per core, at most 8
   std::filesystem::path runtime_dir;
   std::string sandbox = "namespaces";
   bool accept_unenforced_limits = false;  // namespaces without cgroups (rootless, no delegation)

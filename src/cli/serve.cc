@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
+#include <thread>
 
 #include "cli/json_log.h"
 #include "cli/options.h"
@@ -26,6 +27,7 @@
 #include "gateway/http_server.h"
 #include "gateway/mcp_sessions.h"
 #include "gateway/url_transfers.h"
+#include "jupyter/hub_shards.h"
 #include "jupyter/kernel_hub.h"
 #include "pool/pool.h"
 #include "sandbox/docker_launcher.h"
@@ -300,8 +302,12 @@ int Serve(const ServeOptions& o) {
   // A lost interrupt is sent again a few times within the grace.
   hub_options.interrupt_resend =
       std::clamp(Ms(o.interrupt_grace) / 4, milliseconds(50), milliseconds(500));
-  jupyter::KernelHub hub(hub_options,
-                         [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
+  const std::size_t hub_threads =
+      o.hub_threads != 0 ? o.hub_threads
+                         : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+  const auto hubs = jupyter::HubShards::Make(
+      hub_threads, hub_options, [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
+  spdlog::info("kernel connections: {} hub thread{}", hubs->size(), hubs->size() == 1 ? "" : "s");
 
   pool::PoolConfig pc;
   pc.environments = *served;
@@ -325,7 +331,7 @@ int Serve(const ServeOptions& o) {
   pc.output_limits.max_total_bytes = o.max_output_text + o.max_output_images + (2u << 20);
   pc.runtime_dir = o.runtime_dir;
   pc.python = o.python;
-  pool::Pool pool(pc, io, blocking, **launcher, hub);
+  pool::Pool pool(pc, io, blocking, **launcher, *hubs);
 
   gateway::ServerConfig sc;
   sc.host = listen->first;
