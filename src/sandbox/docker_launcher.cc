@@ -7,8 +7,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
 
 #include "common/defer.h"
 #include "common/unique_fd.h"
@@ -27,10 +31,56 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// The whole of a small file (/etc/subuid, /proc/<pid>/uid_map); nullopt when unreadable.
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The size of the range starting at `start` in a subordinate id file; 0 when it has none.
+unsigned RangeCount(const char* path, unsigned start) {
+  const auto text = ReadSmallFile(path);
+  if (!text) return 0;
+  return docker::SubordinateCount(*text, start).value_or(0);
+}
+
+// An id map on one line: its fields separated by single spaces, its lines by "; ".
+std::string OneLine(const std::string& map) {
+  std::istringstream lines(map);
+  std::string out;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string joined;
+    for (std::string field; fields >> field;) joined += (joined.empty() ? "" : " ") + field;
+    if (!joined.empty()) out += (out.empty() ? "" : "; ") + joined;
+  }
+  return out;
+}
+
+// The container's init runs with the ids we meant: uid (and gid) `uid` inside is `host` on
+// the host. Read from the kernel's own maps, so an engine whose remapping changed since we
+// asked (restarted with other options) is noticed before the kernel runs on the wrong ids.
+common::Result<void> CheckIdMaps(int pid, unsigned uid, const docker::HostIds& host) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const auto uid_map = ReadSmallFile(proc + "/uid_map");
+  const auto gid_map = ReadSmallFile(proc + "/gid_map");
+  if (!uid_map || !gid_map) return common::Fail("docker: cannot read the id maps of " + proc);
+  if (!docker::IdMapMaps(*uid_map, uid, host.uid) || !docker::IdMapMaps(*gid_map, uid, host.gid)) {
+    return common::Fail("docker: the container's user namespace does not map uid " +
+                        std::to_string(uid) + " to host uid " + std::to_string(host.uid) +
+                        " and gid " + std::to_string(host.gid) + " (uid_map \"" +
+                        OneLine(*uid_map) + "\"); did the engine's --userns-remap change?");
+  }
+  return {};
+}
+
 class Container final : public Sandbox {
  public:
   Container(std::shared_ptr<docker::Client> client, std::string id, common::UniqueFd pidfd,
-            std::string worker_dir, unsigned uid, bool data_limited,
+            std::string worker_dir, unsigned uid, docker::HostIds host, bool data_limited,
             std::function<void()> release_uid, UsageReader usage)
       : usage_(std::move(usage)),
         client_(std::move(client)),
@@ -38,6 +88,7 @@ class Container final : public Sandbox {
         pidfd_(std::move(pidfd)),
         worker_dir_(std::move(worker_dir)),
         uid_(uid),
+        host_(host),
         data_limited_(data_limited),
         release_uid_(std::move(release_uid)) {}
   ~Container() override { Kill(); }
@@ -92,10 +143,10 @@ class Container final : public Sandbox {
   std::optional<ResourceUsage> Usage() const override { return usage_.Read(); }
   void ResetPeakMemory() override { usage_.ResetPeak(); }
 
-  // As in the namespaces backend: the files go to the kernel's uid, the tmpfs is moved over
-  // the container's /sandbox from inside its mount namespace.
+  // As in the namespaces backend: the files go to the kernel's host ids, the tmpfs is moved
+  // over the container's /sandbox from inside its mount namespace.
   common::Result<void> AttachWorkspace(HostWorkspace& workspace) override {
-    const workspace::Ownership owner{uid_, uid_};
+    const workspace::Ownership owner{host_.uid, host_.gid};
     auto given = workspace::GiveTree(workspace.RootFd(), owner);
     if (!given)
       return common::Fail("giving the workspace to " + Describe() + ": " + given.error().message);
@@ -104,7 +155,8 @@ class Container final : public Sandbox {
   }
 
   std::string Describe() const override {
-    return "container " + Short() + ", uid " + std::to_string(uid_) + ", docker";
+    return "container " + Short() + ", uid " + std::to_string(uid_) +
+           (host_.uid == uid_ ? "" : " (host uid " + std::to_string(host_.uid) + ")") + ", docker";
   }
 
  private:
@@ -139,8 +191,9 @@ class Container final : public Sandbox {
   std::string id_;
   common::UniqueFd pidfd_;
   std::string worker_dir_;
-  unsigned uid_;
-  bool data_limited_;  // the kernel runs with a data limit (set by its memory limit)
+  unsigned uid_;                // the kernel's uid in the container
+  const docker::HostIds host_;  // and on the host (other numbers with a remapping engine)
+  bool data_limited_;           // the kernel runs with a data limit (set by its memory limit)
   std::function<void()> release_uid_;
   mutable std::mutex mu_;
   bool killed_ = false;        // guarded by mu_
@@ -163,6 +216,11 @@ common::Result<void> DockerLauncher::Check(const std::vector<Environment>& envir
   auto version = client_->Ping();
   if (!version) return std::unexpected(version.error());
   spdlog::info("docker engine at {} (API {})", client_->SocketPath(), *version);
+  {
+    std::lock_guard lock(mu_);
+    remap_known_ = false;  // ask again: the engine may have been restarted with other options
+  }
+  if (auto remap = Remapping(); !remap) return std::unexpected(remap.error());
   for (const Environment& environment : environments) {
     const std::string& name = environment.image.empty() ? options_.image : environment.image;
     auto image = client_->Call("GET", "/images/" + name + "/json");
@@ -180,6 +238,57 @@ common::Result<void> DockerLauncher::Check(const std::vector<Environment>& envir
     spdlog::info("environment \"{}\": image {}", environment.name, name);
   }
   return {};
+}
+
+common::Result<std::optional<docker::Remap>> DockerLauncher::Remapping() {
+  {
+    std::lock_guard lock(mu_);
+    if (remap_known_) return remap_;
+  }
+  auto remap = DetectRemapping();
+  if (!remap) return remap;
+  std::lock_guard lock(mu_);
+  remap_known_ = true;
+  remap_ = *remap;
+  return remap_;
+}
+
+common::Result<std::optional<docker::Remap>> DockerLauncher::DetectRemapping() {
+  auto info = client_->Expect("engine info", "GET", "/info");
+  if (!info) return std::unexpected(info.error());
+  auto remap = docker::RemapFromInfo(info->body);
+  if (!remap || !*remap) return remap;
+  // The engine does not say how large its range is: the host's files do (dockerd reads them
+  // too; the range's first count ids are the ones that map to start + id). A gateway in a
+  // container of its own may not see them: it then takes the size `default` gives, 65536,
+  // and relies on the check of each container's own maps (CheckIdMaps).
+  docker::Remap& range = **remap;
+  const unsigned uids = RangeCount("/etc/subuid", range.uid_start);
+  const unsigned gids = RangeCount("/etc/subgid", range.gid_start);
+  if (uids == 0 || gids == 0) {
+    spdlog::warn(
+        "docker: the engine remaps user namespaces to host uid {}, gid {}, but /etc/subuid "
+        "and /etc/subgid here have no range starting there: assuming {} ids",
+        range.uid_start, range.gid_start, docker::kDefaultRemapSize);
+  }
+  range.size = std::min(uids == 0 ? docker::kDefaultRemapSize : uids,
+                        gids == 0 ? docker::kDefaultRemapSize : gids);
+  const unsigned first = docker::RemappedContainerUid(uids_.Base());
+  const unsigned last = docker::RemappedLastUid(uids_.Base());
+  if (last >= range.size || range.uid_start > std::numeric_limits<unsigned>::max() - range.size ||
+      range.gid_start > std::numeric_limits<unsigned>::max() - range.size) {
+    return common::Fail("docker: the engine remaps user namespaces into " +
+                        std::to_string(range.size) + " ids from host uid " +
+                        std::to_string(range.uid_start) + "; this instance's container uids " +
+                        std::to_string(first) + ".." + std::to_string(last) +
+                        " do not fit (give the remap user at least " + std::to_string(last + 1) +
+                        " ids in /etc/subuid and /etc/subgid)");
+  }
+  spdlog::info(
+      "docker engine remaps user namespaces: container uid N is host uid {} + N ({} ids); "
+      "kernels run as container uids {}..{}",
+      range.uid_start, range.size, first, last);
+  return remap;
 }
 
 common::Result<int> DockerLauncher::SweepStale() {
@@ -257,16 +366,20 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
     auto stale = SweepStale();
     if (!stale) return std::unexpected(stale.error());
   }
+  auto remap = Remapping();
+  if (!remap) return std::unexpected(remap.error());
   auto slot = uids_.Take();
   if (!slot)
     return common::Fail("no free worker uid: " + std::to_string(UidSlots::kSlots) + " in use");
-  const unsigned uid = slot->kernel_uid;
+  const unsigned uid = *remap ? docker::RemappedContainerUid(slot->kernel_uid) : slot->kernel_uid;
+  const docker::HostIds host = docker::HostIdsOf(*remap, uid);
   std::function<void()> release = slot->release;
   common::Defer undo_uid([&] { release(); });
 
   // The kernel creates its sockets in the worker directory and reads its own view of the
-  // connection (socket paths under /run/kernel), as in the namespaces backend.
-  auto inside = PrepareWorkerDir(spec, uid);
+  // connection (socket paths under /run/kernel), as in the namespaces backend. Only the owner
+  // uid matters for that: the directory's gid is the host uid's number either way.
+  auto inside = PrepareWorkerDir(spec, host.uid);
   if (!inside) return std::unexpected(inside.error());
   const std::string& inside_path = *inside;
 
@@ -301,6 +414,12 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
                              "; the gateway must share the host's pid namespace)");
   }
   common::UniqueFd exit_fd(pidfd);
+  // Before the check below that the pid is still the container's: then these were its maps.
+  if (auto mapped = CheckIdMaps(state->pid, uid, host); !mapped) {
+    std::lock_guard lock(mu_);
+    remap_known_ = false;  // the next launch asks the engine again
+    return std::unexpected(mapped.error());
+  }
   // The pid could have been reused between inspect and pidfd_open: check it is still ours.
   auto again = client_->Expect("inspect container", "GET", "/containers/" + *id + "/json");
   if (!again) return std::unexpected(again.error());
@@ -312,7 +431,7 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
 
   undo_container.Cancel();
   undo_uid.Cancel();
-  return std::make_unique<Container>(client_, *id, std::move(exit_fd), spec.dir.string(), uid,
+  return std::make_unique<Container>(client_, *id, std::move(exit_fd), spec.dir.string(), uid, host,
                                      options_.limits.data_bytes > 0, std::move(release),
                                      UsageReader::ForProcess(state->pid));
 }
