@@ -61,8 +61,9 @@ std::string OneLine(const std::string& map) {
 }
 
 // The container's init runs with the ids we meant: uid (and gid) `uid` inside is `host` on
-// the host. Read from the kernel's own maps, so an engine whose remapping changed since we
-// asked (restarted with other options) is noticed before the kernel runs on the wrong ids.
+// the host. Read from the kernel's own maps, so that an engine whose remapping changed since
+// we asked (restarted with other options) fails the launch with a clear error, not as a
+// kernel that never binds its sockets (they are in a directory of another uid).
 common::Result<void> CheckIdMaps(int pid, unsigned uid, const docker::HostIds& host) {
   const std::string proc = "/proc/" + std::to_string(pid);
   const auto uid_map = ReadSmallFile(proc + "/uid_map");
@@ -377,8 +378,9 @@ common::Result<std::unique_ptr<Sandbox>> DockerLauncher::Launch(const WorkerSpec
   common::Defer undo_uid([&] { release(); });
 
   // The kernel creates its sockets in the worker directory and reads its own view of the
-  // connection (socket paths under /run/kernel), as in the namespaces backend. Only the owner
-  // uid matters for that: the directory's gid is the host uid's number either way.
+  // connection (socket paths under /run/kernel), as in the namespaces backend. Its group is
+  // the host uid's number too: only the owner counts for the kernel's access (an engine whose
+  // gid range starts elsewhere shows the group as unmapped inside).
   auto inside = PrepareWorkerDir(spec, host.uid);
   if (!inside) return std::unexpected(inside.error());
   const std::string& inside_path = *inside;
