@@ -11,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <sstream>
 
 #include "common/defer.h"
@@ -274,21 +273,13 @@ common::Result<std::optional<docker::Remap>> DockerLauncher::DetectRemapping() {
   }
   range.size = std::min(uids == 0 ? docker::kDefaultRemapSize : uids,
                         gids == 0 ? docker::kDefaultRemapSize : gids);
-  const unsigned first = docker::RemappedContainerUid(uids_.Base());
-  const unsigned last = docker::RemappedLastUid(uids_.Base());
-  if (last >= range.size || range.uid_start > std::numeric_limits<unsigned>::max() - range.size ||
-      range.gid_start > std::numeric_limits<unsigned>::max() - range.size) {
-    return common::Fail("docker: the engine remaps user namespaces into " +
-                        std::to_string(range.size) + " ids from host uid " +
-                        std::to_string(range.uid_start) + "; this instance's container uids " +
-                        std::to_string(first) + ".." + std::to_string(last) +
-                        " do not fit (give the remap user at least " + std::to_string(last + 1) +
-                        " ids in /etc/subuid and /etc/subgid)");
-  }
+  if (auto fits = docker::CheckRemappedUidsFit(range, uids_.Base()); !fits)
+    return std::unexpected(fits.error());
   spdlog::info(
       "docker engine remaps user namespaces: container uid N is host uid {} + N ({} ids); "
       "kernels run as container uids {}..{}",
-      range.uid_start, range.size, first, last);
+      range.uid_start, range.size, docker::RemappedContainerUid(uids_.Base()),
+      docker::RemappedLastUid(uids_.Base()));
   return remap;
 }
 

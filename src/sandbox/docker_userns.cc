@@ -109,4 +109,19 @@ unsigned RemappedLastUid(unsigned base) {
   return RemappedContainerUid(base + UidSlots::kSlots - 1);
 }
 
+common::Result<void> CheckRemappedUidsFit(const Remap& remap, unsigned base) {
+  const unsigned first = RemappedContainerUid(base);
+  const unsigned last = RemappedLastUid(base);
+  constexpr unsigned kMax = std::numeric_limits<unsigned>::max();
+  if (last < remap.size && remap.uid_start <= kMax - remap.size &&
+      remap.gid_start <= kMax - remap.size)
+    return {};
+  return common::Fail("docker: the engine remaps user namespaces into " +
+                      std::to_string(remap.size) + " ids from host uid " +
+                      std::to_string(remap.uid_start) + ", gid " + std::to_string(remap.gid_start) +
+                      "; this instance's container uids " + std::to_string(first) + ".." +
+                      std::to_string(last) + " do not fit (give the remap user at least " +
+                      std::to_string(last + 1) + " ids in /etc/subuid and /etc/subgid)");
+}
+
 }  // namespace sandbox::docker

@@ -58,5 +58,8 @@ unsigned RemappedContainerUid(unsigned slot_uid);
 // The highest container uid RemappedContainerUid gives an instance whose UidSlots base is
 // `base`: the range must be larger than that.
 unsigned RemappedLastUid(unsigned base);
+// An error saying so unless the container uids of the instance whose UidSlots base is `base`
+// fit in `remap`'s range (and start + size stays within 32 bits).
+common::Result<void> CheckRemappedUidsFit(const Remap& remap, unsigned base);
 
 }  // namespace sandbox::docker

@@ -121,5 +121,24 @@ TEST(RemappedContainerUid, EveryInstanceFitsDockersDefaultRangeWithoutSharingInO
   EXPECT_EQ(RemappedLastUid(UidSlots::kBase + 99 * UidSlots::kPerInstance), 59999u);
 }
 
+TEST(CheckRemappedUidsFit, RefusesARangeTooSmallForTheInstancesUids) {
+  const unsigned base = UidSlots::kBase + 7 * UidSlots::kPerInstance;  // uids 13500..13999
+  EXPECT_TRUE(
+      CheckRemappedUidsFit({.uid_start = 100000, .gid_start = 100000, .size = 65536}, base));
+  EXPECT_TRUE(
+      CheckRemappedUidsFit({.uid_start = 100000, .gid_start = 100000, .size = 14000}, base));
+  const auto small =
+      CheckRemappedUidsFit({.uid_start = 100000, .gid_start = 100000, .size = 13999}, base);
+  ASSERT_FALSE(small);
+  EXPECT_NE(small.error().message.find("13500..13999 do not fit"), std::string::npos)
+      << small.error().message;
+  EXPECT_NE(small.error().message.find("at least 14000 ids"), std::string::npos);
+  EXPECT_FALSE(
+      CheckRemappedUidsFit({.uid_start = 4294967000u, .gid_start = 1, .size = 65536}, base))
+      << "start + size beyond 32 bits";
+  EXPECT_FALSE(
+      CheckRemappedUidsFit({.uid_start = 1, .gid_start = 4294967000u, .size = 65536}, base));
+}
+
 }  // namespace
 }  // namespace sandbox::docker
