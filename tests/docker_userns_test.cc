@@ -185,6 +185,9 @@ class DockerUsernsTest : public ::testing::Test {
     const auto [ok, out] = Shell("DOCKER_HOST=unix://" + EngineSocket() + " docker save " + kImage +
                                  " | DOCKER_HOST=unix://" + kSocket + " docker load");
     ASSERT_TRUE(ok) << out;
+    // The image it replaces (the first engine's was rebuilt) would otherwise stay in the kept
+    // data root for good.
+    Shell(std::string("DOCKER_HOST=unix://") + kSocket + " docker image prune -f");
   }
 
   RemappedEngine engine_;
