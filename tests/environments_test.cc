@@ -99,6 +99,30 @@ TEST_F(EnvironmentsTest, DefaultAndMinimalRunTheirOwnSystems) {
   EXPECT_EQ(r.ResultText(), "True") << "its kernel runs the minimal root";
 }
 
+// The sandbox's init runs as an unprivileged uid, and a directory above the store may be
+// closed to it: the state dir, the default store's parent, is 0700 once a gateway started
+// with it. Init gets the environment's root as a descriptor, so that does not matter. Here
+// the store is a 0700 directory whose "minimal" leads to the machine's build.
+TEST_F(EnvironmentsTest, AStoreBelowADirectoryClosedToTheSandboxIsServed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the machine's store is root's";
+  // Not below /tmp, which init covers with the new root before it mounts the system.
+  char templ[] = "/var/tmp/ci-closed-store-XXXXXX";  // mkdtemp: mode 0700
+  ASSERT_NE(::mkdtemp(templ), nullptr);
+  const fs::path store = fs::path(templ) / "environments";
+  fs::create_directories(store);
+  fs::create_symlink("/var/lib/code-interpreter/environments/minimal", store / "minimal");
+  {
+    ServerProcess server(
+        {"--environment", "minimal", "--env-store", store.string(), "--min-idle", "1"});
+    ASSERT_TRUE(server.ok()) << server.Log();
+    const auto r = server.Client().Execute(
+        "closed", "import importlib.util\nimportlib.util.find_spec('pandas') is None");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.ResultText(), "True") << "its kernel runs the minimal root";
+  }
+  fs::remove_all(templ);
+}
+
 // Builds tests/environments/ci-tiny with the real builder into the machine's store (sharing
 // its cached base and packages), serves it, and removes it.
 TEST_F(EnvironmentsTest, ACustomEnvironmentIsBuiltAndServed) {

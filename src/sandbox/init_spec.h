@@ -19,8 +19,12 @@ struct InitSpec {
   unsigned gid = 0;
   std::string hostname = "sandbox";
   // The system mounted read-only under the sandbox (its usr/, the /etc entries a kernel
-  // needs, the top-level links): an environment's root, or "/" for the host's own.
+  // needs, the top-level links): an environment's root, or "/" for the host's own. An
+  // environment's root comes as a descriptor (O_PATH, opened before init gave up the
+  // gateway's ids), since a directory above it may be closed to init's uid (the state dir is
+  // 0700); `system_root` then only names it in messages.
   std::string system_root = "/";
+  int system_fd = -1;
   Limits limits;
   std::vector<std::string> argv;  // the kernel command, paths as seen inside
   std::vector<std::string> env;   // KEY=VALUE, the kernel's whole environment
@@ -41,6 +45,7 @@ inline void to_json(nlohmann::json& j, const InitSpec& s) {
        {"gid", s.gid},
        {"hostname", s.hostname},
        {"system_root", s.system_root},
+       {"system_fd", s.system_fd},
        {"pids", s.limits.pids},
        {"ptys", s.limits.ptys},
        {"tmp_bytes", s.limits.tmp_bytes},
@@ -60,6 +65,7 @@ inline void from_json(const nlohmann::json& j, InitSpec& s) {
   j.at("gid").get_to(s.gid);
   j.at("hostname").get_to(s.hostname);
   j.at("system_root").get_to(s.system_root);
+  j.at("system_fd").get_to(s.system_fd);
   j.at("pids").get_to(s.limits.pids);
   j.at("ptys").get_to(s.limits.ptys);
   j.at("tmp_bytes").get_to(s.limits.tmp_bytes);

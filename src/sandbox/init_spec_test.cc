@@ -10,6 +10,7 @@ namespace {
 TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   InitSpec spec;
   spec.worker_fd = 5;
+  spec.system_fd = 6;
   spec.uid = 7;
   spec.gid = 8;
   spec.limits.pids = 40;
@@ -31,6 +32,7 @@ TEST(InitSpecTest, EveryLimitSurvivesTheRoundTrip) {
   EXPECT_EQ(back.limits.data_bytes, 5u << 20);
   EXPECT_EQ(back.limits.open_files, 99u);
   EXPECT_EQ(back.worker_fd, 5);
+  EXPECT_EQ(back.system_fd, 6);
   EXPECT_EQ(back.uid, 7u);
   EXPECT_EQ(back.gid, 8u);
   EXPECT_EQ(back.argv, spec.argv);

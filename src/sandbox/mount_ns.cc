@@ -248,15 +248,18 @@ Result<void> BuildRoot(const InitSpec& spec) {
   const std::string root = kNewRootDir;
   if (auto r = Mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"); !r)
     return r;
-  // The environment's system, or the host's: its /usr, the top-level links into it (or
-  // directories, on a system without merged /usr) and a few /etc entries.
-  const std::string system = spec.system_root == "/" ? "" : spec.system_root;
+  // The environment's system (reached through its descriptor), or the host's: its /usr, the
+  // top-level links into it (or directories, on a system without merged /usr) and a few /etc
+  // entries.
+  const std::string system =
+      spec.system_fd >= 0 ? "/proc/self/fd/" + std::to_string(spec.system_fd) : "";
   if (auto r = MakeDir(root + "/usr"); !r) return r;
   if (auto r = BindReadOnly(system + "/usr", root + "/usr"); !r) return r;
   for (const char* name : kTopLevelLinks) {
     if (auto r = Mirror(system + "/" + name, root + "/" + name); !r) return r;
   }
   if (auto r = BuildEtc(root, system, spec); !r) return r;
+  if (spec.system_fd >= 0) ::close(spec.system_fd);
   if (auto r = BuildDev(root, spec.limits); !r) return r;
   if (auto r = BuildProc(root); !r) return r;
   if (auto r = BuildScratch(root, spec); !r) return r;

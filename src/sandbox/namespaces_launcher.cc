@@ -308,21 +308,26 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   }
   // Init may not be allowed to look these up by path (it runs as the sandbox's root, an
   // unprivileged host uid): it gets them as descriptors that cross its exec. The binary is
-  // opened here; the worker directory, which init must mount, by the child in its own mount
-  // namespace (a mount of the gateway's namespace cannot be bound there): `worker` only
-  // reserves the descriptor number the child puts it at.
+  // opened here; the worker directory and the environment's root, which init must mount, by
+  // the child in its own mount namespace (a mount of the gateway's namespace cannot be bound
+  // there): `worker` and `system` only reserve the descriptor numbers the child puts them at.
   common::UniqueFd exe(::open(self_exe_.c_str(), O_PATH | O_CLOEXEC));
   if (!exe.Valid()) return common::ErrnoFail("open(" + self_exe_ + ")");
   common::UniqueFd worker(::open("/", O_PATH | O_CLOEXEC));
-  if (!worker.Valid()) return common::ErrnoFail("open(/)");
+  common::UniqueFd system(::open("/", O_PATH | O_CLOEXEC));
+  if (!worker.Valid() || !system.Valid()) return common::ErrnoFail("open(/)");
   const std::string worker_path = spec.dir.string();
+  const std::string system_path = spec.environment.root.string();  // "": the host's own
 
   InitSpec init;
   init.worker_fd = worker.Get();
   init.uid = ids.KernelUid();
   init.gid = ids.KernelUid();
   init.limits = limits_;
-  if (!spec.environment.root.empty()) init.system_root = spec.environment.root.string();
+  if (!system_path.empty()) {
+    init.system_root = system_path;
+    init.system_fd = system.Get();
+  }
   init.argv = KernelCommand(spec, inside_path);
   init.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", std::string("HOME=") + kHomeDir,
               "PYTHONDONTWRITEBYTECODE=1", "PYDEVD_DISABLE_FILE_VALIDATION=1"};
@@ -347,6 +352,7 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
   const int child_fd = theirs.Get();
   const int exe_fd = exe.Get();
   const int worker_fd = worker.Get();
+  const int system_fd = system_path.empty() ? -1 : system.Get();
 
   int pidfd = -1;
   const long pid =
@@ -362,6 +368,14 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
                                 OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
     if (tree < 0 || ::syscall(SYS_dup3, tree, worker_fd, 0) < 0) _exit(123);
     ::close(static_cast<int>(tree));
+    // The environment's root, which init reaches through this descriptor: a directory above
+    // it may be closed to init's uid.
+    if (system_fd >= 0) {
+      const long dir =
+          ::syscall(SYS_openat, AT_FDCWD, system_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (dir < 0 || ::syscall(SYS_dup3, dir, system_fd, 0) < 0) _exit(123);
+      ::close(static_cast<int>(dir));
+    }
     // Become the namespace's root: from here on no host privilege is left, only the
     // namespace's capabilities (an exec as an unmapped uid would drop even those).
     if (::syscall(SYS_setresgid, 0, 0, 0) != 0) _exit(124);
@@ -370,10 +384,12 @@ common::Result<std::unique_ptr<Sandbox>> NamespacesLauncher::Launch(const Worker
     // A change of credentials clears the parent-death signal: set it now.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Nothing of the gateway's crosses the exec (its listening socket and client connections
-    // are not close-on-exec): only the channel to the gateway and the worker directory do.
+    // are not close-on-exec): only the channel to the gateway, the worker directory and the
+    // environment's root do.
     ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
     ::fcntl(child_fd, F_SETFD, 0);
     ::fcntl(worker_fd, F_SETFD, 0);
+    if (system_fd >= 0) ::fcntl(system_fd, F_SETFD, 0);
     ::syscall(SYS_execveat, exe_fd, empty, argv, envp, AT_EMPTY_PATH);
     _exit(127);
   }
