@@ -14,17 +14,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <utility>
 
 #include "support/engine.h"
+#include "support/proc.h"
 #include "support/server_process.h"
+#include "support/shell.h"
 
 namespace {
 
@@ -33,6 +33,7 @@ using testing_support::EngineSocket;
 using testing_support::HostPidsHolding;
 using testing_support::HttpReply;
 using testing_support::OpenMarkerCode;
+using testing_support::ReadText;
 using testing_support::ServerProcess;
 using testing_support::WaitFor;
 
@@ -41,21 +42,11 @@ constexpr const char* kSocket = "/run/ci-userns-docker.sock";
 constexpr const char* kRunDir = "/run/ci-userns-docker";        // exec root, pid file, log
 constexpr const char* kDataRoot = "/var/lib/ci-userns-docker";  // kept: the loaded image
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The output of a shell command (stderr included), and whether it exited 0.
 std::pair<bool, std::string> Shell(const std::string& command) {
   std::string out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {false, "popen failed"};
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  return {::pclose(pipe) == 0, out};
+  const bool ok = testing_support::Shell(command, out) == 0;
+  return {ok, out};
 }
 
 // GET `target` from the engine at `socket` (curl, as docker_engine_test does).
@@ -113,7 +104,7 @@ class RemappedEngine {
     if (up && pid_ > 0) return "";
     Stop();
     return "dockerd --userns-remap=default did not come up on this host; its log ends:\n" +
-           Tail(ReadFile(log));
+           Tail(ReadText(log));
   }
 
   void Stop() {
@@ -130,8 +121,8 @@ class RemappedEngine {
   // An engine of an earlier run that was killed before it could stop its own.
   static void StopLeftover() {
     const std::string pidfile = std::string(kRunDir) + "/dockerd.pid";
-    const int pid = std::atoi(ReadFile(pidfile).c_str());
-    if (pid <= 0 || ReadFile("/proc/" + std::to_string(pid) + "/comm") != "dockerd\n") return;
+    const int pid = std::atoi(ReadText(pidfile).c_str());
+    if (pid <= 0 || ReadText("/proc/" + std::to_string(pid) + "/comm") != "dockerd\n") return;
     ::kill(pid, SIGTERM);
     WaitFor([&] { return ::kill(pid, 0) != 0; }, 30);
   }
@@ -146,7 +137,7 @@ class RemappedEngine {
 // The engine's root's host ids: dockremap's range in /etc/subuid (the test's own reading,
 // not the gateway's).
 unsigned DockremapStart() {
-  std::istringstream lines(ReadFile("/etc/subuid"));
+  std::istringstream lines(ReadText("/etc/subuid"));
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("dockremap:", 0) == 0) return static_cast<unsigned>(std::stoul(line.substr(10)));
   }
@@ -155,7 +146,7 @@ unsigned DockremapStart() {
 
 // The real, effective, saved and fs uids of a host process ("Uid:" of /proc/<pid>/status).
 std::string HostUids(int pid) {
-  std::istringstream lines(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::istringstream lines(ReadText("/proc/" + std::to_string(pid) + "/status"));
   for (std::string line; std::getline(lines, line);)
     if (line.rfind("Uid:", 0) == 0) return line.substr(4);
   return "";
@@ -170,7 +161,7 @@ class DockerUsernsTest : public ::testing::Test {
     ASSERT_TRUE(Pings(EngineSocket()))
         << "no Docker engine at " << EngineSocket() << " (scripts/docker-engine.sh starts one)";
     const std::string failed = engine_.Start();
-    if (!failed.empty()) GTEST_SKIP() << failed;
+    ASSERT_TRUE(failed.empty()) << failed;
     LoadImage();
   }
   void TearDown() override { engine_.Stop(); }
@@ -199,7 +190,7 @@ TEST_F(DockerUsernsTest, KernelsRunAsTheEnginesSubordinateUidsAndWork) {
             std::string::npos)
       << info.dump();
   const unsigned start = DockremapStart();
-  ASSERT_GT(start, 0u) << "dockremap has no range in /etc/subuid:\n" << ReadFile("/etc/subuid");
+  ASSERT_GT(start, 0u) << "dockremap has no range in /etc/subuid:\n" << ReadText("/etc/subuid");
 
   ServerProcess server({"--docker-socket", kSocket, "--min-idle", "0", "--max-workers", "2"});
   ASSERT_TRUE(server.ok()) << server.Log();

@@ -3,43 +3,26 @@
 // driven by tests/mcp/client.mjs against the real binary. The packages are installed with
 // `npm ci` into the build tree, again only when the lock file changes.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
+#include "support/proc.h"
 #include "support/server_process.h"
+#include "support/shell.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::ReadText;
 using testing_support::ServerProcess;
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// Runs `command` through the shell; its exit status, with stdout and stderr in `output`.
-int Shell(const std::string& command, std::string& output) {
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
+using testing_support::Shell;
 
 // The client's directory with its packages installed (npm ci, once per lock file).
 bool PrepareClient(const fs::path& dir, std::string& log) {
   const fs::path source = MCP_CLIENT_DIR;
-  const std::string lock = ReadAll(source / "package-lock.json");
+  const std::string lock = ReadText(source / "package-lock.json");
   if (lock.empty()) {
     log = "no package-lock.json";
     return false;
@@ -48,7 +31,7 @@ bool PrepareClient(const fs::path& dir, std::string& log) {
   fs::create_directories(dir, ec);
   for (const char* file : {"package.json", "client.mjs"})
     fs::copy_file(source / file, dir / file, fs::copy_options::overwrite_existing, ec);
-  if (ReadAll(dir / "package-lock.json") == lock && fs::exists(dir / "node_modules")) return true;
+  if (ReadText(dir / "package-lock.json") == lock && fs::exists(dir / "node_modules")) return true;
   fs::remove_all(dir / "node_modules", ec);
   fs::copy_file(source / "package-lock.json", dir / "package-lock.json",
                 fs::copy_options::overwrite_existing, ec);

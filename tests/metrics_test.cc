@@ -12,6 +12,7 @@
 #include <string>
 
 #include "support/server_process.h"
+#include "support/shell.h"
 
 namespace {
 
@@ -39,13 +40,10 @@ int PromtoolCheck(const std::string& text, std::string& output) {
   if (fd < 0) return -1;
   ::close(fd);
   std::ofstream(file) << text;
-  const std::string command = std::string("promtool check metrics < ") + file + " 2>&1";
-  FILE* p = ::popen(command.c_str(), "r");
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
-  const int status = ::pclose(p);
+  const int status =
+      testing_support::Shell(std::string("promtool check metrics < ") + file, output);
   std::remove(file);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return status;
 }
 
 TEST(MetricsTest, ExecutionsKernelsAndConnectionsAreCountedInPrometheusFormat) {
