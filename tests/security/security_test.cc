@@ -61,6 +61,7 @@ using testing_support::OpenMarkerCode;
 using testing_support::ProcessGone;
 using testing_support::ReadText;
 using testing_support::ServerProcess;
+using testing_support::UidInside;
 using testing_support::WaitFor;
 
 // Kernels run as 100000 + 1000 * (instance range) + slot (src/sandbox/uid_slots.h).
@@ -1675,11 +1676,15 @@ print(json.dumps({"uid": os.getuid(), "found": found, "procs": procs, "shm": shm
   EXPECT_NE(v["uid"], 0);
   EXPECT_NE(a["uid"], 0);
   EXPECT_NE(victim_worker.uid, attacker_worker.uid) << "two concurrent sessions share a host uid";
-  // Inside, the namespaces backend's kernels are uid 1000 of their own user namespaces.
-  const unsigned v_inside = OnDocker() ? victim_worker.uid : 1000;
-  const unsigned a_inside = OnDocker() ? attacker_worker.uid : 1000;
-  EXPECT_EQ(v["uid"], v_inside);
-  EXPECT_EQ(a["uid"], a_inside);
+  // Inside, each kernel is its host uid as its user namespace maps it: uid 1000 of a
+  // namespace of its own (namespaces), the same number (docker), or the host uid less the
+  // range's start (a docker engine with --userns-remap).
+  if (!OnDocker()) {
+    EXPECT_EQ(UidInside(victim_worker.pid, victim_worker.uid), 1000u);
+    EXPECT_EQ(UidInside(attacker_worker.pid, attacker_worker.uid), 1000u);
+  }
+  EXPECT_EQ(v["uid"], UidInside(victim_worker.pid, victim_worker.uid).value_or(0));
+  EXPECT_EQ(a["uid"], UidInside(attacker_worker.pid, attacker_worker.uid).value_or(0));
   for (const char* dir : {"/tmp/", "/dev/shm/"}) EXPECT_FALSE(fs::exists(dir + ("secret-" + tag)));
 }
 

@@ -87,4 +87,16 @@ bool ProcessGone(int pid) {
   return status.empty() || IsZombie(status);
 }
 
+std::optional<unsigned> UidInside(int pid, unsigned host_uid) {
+  std::istringstream lines(ReadText("/proc/" + std::to_string(pid) + "/uid_map"));
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    unsigned long long inside = 0, outside = 0, count = 0;
+    if (!(fields >> inside >> outside >> count)) continue;
+    if (host_uid >= outside && host_uid - outside < count)
+      return static_cast<unsigned>(inside + (host_uid - outside));
+  }
+  return std::nullopt;
+}
+
 }  // namespace testing_support

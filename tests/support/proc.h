@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,9 @@ long RssKb(pid_t pid);        // "VmRSS:" in KiB; 0 when gone
 int ParentOf(int pid);        // "PPid:"; 0 when gone
 // Gone, or a zombie (an orphan waiting for a reaper that is not ours).
 bool ProcessGone(int pid);
+// What host uid `host_uid` is in the user namespace of `pid`, read from its uid_map (the
+// namespaces backend maps its kernel to 1000, a remapping docker engine to host - start);
+// nullopt when the map does not hold it or the process is gone.
+std::optional<unsigned> UidInside(int pid, unsigned host_uid);
 
 }  // namespace testing_support
