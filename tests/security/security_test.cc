@@ -819,7 +819,8 @@ print('done')
   }
   const HttpReply next = client().Execute(user, "print('small')", 60);
   ASSERT_EQ(next.status, 200) << next.body.substr(0, 2000);
-  EXPECT_EQ(next.Json()["stdout"], "small\n");
+  EXPECT_EQ(next.Json()["stdout"], "small\n")
+      << "first: " << r.body.substr(0, 600) << "\nnext: " << next.body.substr(0, 600);
 }
 
 TEST_F(SecurityTest, LoopIgnoringSigintIsReplaced) {
