@@ -1,7 +1,8 @@
 // `sandbox-container-init <command> [args...]`: the docker backend's pid 1, in place of
 // docker-init. It does what docker-init does (reaps orphans, forwards the usual signals to
 // the kernel, exits with the kernel's exit code, or 128+n when signal n killed it), and one
-// thing docker-init does not: it makes itself non-dumpable before it starts the kernel.
+// thing docker-init does not: it makes itself non-dumpable before it starts the kernel, whose
+// stdin, stdout and stderr it points at /dev/null.
 //
 // Why: the container has no capabilities, so its init runs as the kernel's own uid, and the
 // kernel could open a dumpable init's /proc/1/mem, environ and root (ptrace_may_access lets
@@ -12,6 +13,7 @@
 // Single-threaded; a static binary with no dependency on the image, bind-mounted read-only
 // from the host (see docker_launcher.h). Plain libc only: no allocation, no exceptions.
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -28,10 +30,10 @@ void Forward(int sig) {
   if (g_kernel > 0) ::kill(g_kernel, sig);
 }
 
-void Say(const char* text) {
+void Say(const char* text, int fd = 2) {
   size_t n = 0;
   while (text[n] != '\0') ++n;
-  (void)!::write(2, text, n);
+  (void)!::write(fd, text, n);
 }
 
 }  // namespace
@@ -67,8 +69,20 @@ int main(int argc, char** argv) {
     sigemptyset(&dfl.sa_mask);
     for (const int sig : kForwarded) ::sigaction(sig, &dfl, nullptr);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    // The kernel's stdio is not a channel to the host (as in the namespaces backend): what it
+    // writes to fds 1 and 2 reaches the user through ipykernel's capture of them, and would
+    // otherwise also be echoed into the engine's log, as fast as the engine copies it (a
+    // cell writing megabytes then ran for a minute, its tail landing in the next cell).
+    const int log = ::fcntl(2, F_DUPFD_CLOEXEC, 3);  // the engine's log, for a failed exec
+    const int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull < 0) {
+      Say("sandbox-container-init: open(/dev/null) failed\n");
+      _exit(126);
+    }
+    for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
+    if (devnull > 2) ::close(devnull);
     ::execvp(argv[1], argv + 1);
-    Say("sandbox-container-init: exec failed\n");
+    Say("sandbox-container-init: exec failed\n", log);
     _exit(127);
   }
   g_kernel = kernel;
