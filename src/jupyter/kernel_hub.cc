@@ -436,11 +436,16 @@ class KernelHub::Loop {
   // was lost before the cell started (or went to code that swallowed it). Once the cell shows
   // a sign of it, it is not sent again.
   void ResendInterrupt(Kernel& kernel) {
-    const ExecutionResult& result = kernel.exec->collector.result();
     kernel.exec->resend_interrupt_at.reset();
-    if (result.got_reply || result.got_idle || result.error) return;
+    if (ShowsSignOfInterrupt(*kernel.exec)) return;
     spdlog::debug("kernel {}: the cell runs on after an interrupt; interrupting again", kernel.id);
     SendInterrupt(kernel);
+  }
+
+  // Whether the cell has reacted to an interrupt, or ended anyway: a reply, idle or an error.
+  static bool ShowsSignOfInterrupt(PendingExec& exec) {
+    const ExecutionResult& result = exec.collector.result();
+    return result.got_reply || result.got_idle || result.error;
   }
 
   // Handles what epoll reported for one of the kernel's sockets, within its budgets.
@@ -506,10 +511,8 @@ class KernelHub::Loop {
     }
     PendingExec& exec = *kernel.exec;
     exec.interrupt_id.clear();
-    const ExecutionResult& result = exec.collector.result();
-    if (!result.got_reply && !result.got_idle && !result.error) {
+    if (!ShowsSignOfInterrupt(exec))
       exec.resend_interrupt_at = Clock::now() + options_.interrupt_resend;
-    }
     MaybeFinishExec(kernel);
   }
 
