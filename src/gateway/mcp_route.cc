@@ -96,7 +96,8 @@ void HandleMcpRequest(const HttpRequest& request, const RouterConfig& config,
   const json message = json::parse(request.body, nullptr, false);
   if (message.is_discarded())
     return respond(RpcError(400, nullptr, kParseError, "Parse error: the body is not JSON"));
-  if (!message.is_object() || message.value("jsonrpc", "") != "2.0") {
+  const auto version = message.is_object() ? message.find("jsonrpc") : message.end();
+  if (version == message.end() || *version != "2.0") {
     return respond(RpcError(400, nullptr, kInvalidRequest,
                             "Invalid request: one JSON-RPC 2.0 object per POST (no batches)"));
   }

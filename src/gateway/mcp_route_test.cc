@@ -161,6 +161,10 @@ TEST_F(McpRouteTest, BadMessagesAreJsonRpcErrorsAndDeleteEndsTheSession) {
   EXPECT_EQ(
       json::parse(Post({{"jsonrpc", "1.0"}, {"id", 1}, {"method", "ping"}}).body)["error"]["code"],
       -32600);
+  EXPECT_EQ(
+      json::parse(Send("POST", R"({"jsonrpc": {"v": "2.0"}, "id": 1})", "").body)["error"]["code"],
+      -32600)
+      << "a jsonrpc member that is not a string is a bad request, not a crash";
   const std::string session = Initialize();
   EXPECT_EQ(Send("DELETE", "", session).status, 204);
   EXPECT_EQ(sessions_.released, std::vector<std::string>{"mcp-" + session});
