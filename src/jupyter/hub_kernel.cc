@@ -274,7 +274,7 @@ std::optional<HubKernel::Clock::time_point> HubKernel::NextTimer() const {
     consider(ready_->outstanding ? ready_->last_sent + kProbeResend : ready_->next_probe);
   }
   if (exec_) {
-    consider(exec_->finish_deadline);
+    if (!link_->HeldBack()) consider(exec_->finish_deadline);  // else: the link's timer
     consider(exec_->resend_interrupt_at);
   }
   if (ping_) consider(ping_->deadline);
@@ -288,7 +288,8 @@ void HubKernel::CheckDeadlines(Clock::time_point now) {
     });
     ready_.reset();
   }
-  if (exec_ && exec_->finish_deadline && now >= *exec_->finish_deadline) {
+  // While the hub holds the kernel back, what it has not read yet is not the kernel's delay.
+  if (exec_ && exec_->finish_deadline && now >= *exec_->finish_deadline && !link_->HeldBack()) {
     ExecutionResult& result = exec_->collector.result();
     // Without status: idle, output may still have been on its way: say so.
     if (!result.got_idle) result.truncated = true;
@@ -317,6 +318,12 @@ void HubKernel::OnEvent(Channel channel, std::uint32_t events, std::uint64_t tur
   // dropped meanwhile, so it says truncated, as when a message was skipped.
   if ((received.held_back || received.dropped > 0) && exec_) {
     exec_->collector.result().truncated = true;
+  }
+  // Once one of reply and idle is in, the other may still be on its way behind output read
+  // within the budgets: whatever arrives on shell or iopub, however slowly, starts the wait
+  // for it again.
+  if ((channel == Channel::kShell || channel == Channel::kIopub) && received.bytes > 0) {
+    PostponeFinish();
   }
   if (received.dropped > 0) {
     Warn("skipped " + std::to_string(received.dropped) + " message(s) over " +
@@ -408,11 +415,6 @@ void HubKernel::OnIopub(const Message& message) {
   }
   if (exec_ && message.ParentId() == exec_->msg_id) {
     exec_->collector.OnIopub(message);
-    // After the reply, output still coming in (read within the budgets, so possibly well
-    // behind the reply) pushes the wait for status: idle back.
-    if (exec_->finish_deadline && exec_->collector.result().got_reply) {
-      exec_->finish_deadline = Clock::now() + options_.idle_wait;
-    }
     MaybeFinishExec();
   }
 }
@@ -429,6 +431,14 @@ void HubKernel::MaybeReady() {
   }
   Deliver([done = std::move(ready.done)] { done({}); });
   ready_.reset();
+}
+
+// The wait for the last of reply and idle starts again. A kernel that keeps sending can so
+// keep its own execution open, up to the execution's timeout (the pool then interrupts it).
+void HubKernel::PostponeFinish() {
+  if (exec_ && exec_->finish_deadline) {
+    exec_->finish_deadline = Clock::now() + options_.idle_wait;
+  }
 }
 
 void HubKernel::MaybeFinishExec() {

@@ -89,6 +89,7 @@ class HubKernel {
   void OnShell(const Message& message);
   void OnIopub(const Message& message);
   void MaybeReady();
+  void PostponeFinish();
   void MaybeFinishExec();
   void FinishExec();
 

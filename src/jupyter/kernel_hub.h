@@ -48,7 +48,9 @@ struct HubOptions {
   // After the kernel answered an interrupt, how long the cell may run on with no sign of it
   // (no reply, no idle, no error) before the interrupt is sent again.
   std::chrono::milliseconds interrupt_resend{500};
-  // After execute_reply, how long to wait for the matching status: idle.
+  // Once one of execute_reply and the matching status: idle came, how long to wait for the
+  // other, counted again from whatever the kernel last sent on shell or iopub (and not while
+  // the kernel is held back for its rate).
   std::chrono::milliseconds idle_wait{1000};
   // Whether execute_request asks the kernel to store history (and count executions).
   bool store_history = true;
@@ -75,9 +77,10 @@ class KernelTransport {
   virtual void WaitReady(KernelId id, std::chrono::milliseconds timeout,
                          std::function<void(common::Result<void>)> done) = 0;
   // Sends execute_request; completes when execute_reply and status: idle have arrived
-  // (each waited for at most HubOptions::idle_wait once the other came: ipykernel goes idle
-  // without a reply for requests it drops), or on Disconnect. One at a time per
-  // kernel: a second call while one runs completes at once with an error status "busy".
+  // (once the other came, each waited for until the kernel sent nothing on shell or iopub
+  // for HubOptions::idle_wait: ipykernel goes idle without a reply for requests it drops,
+  // and the result then says why, or truncated when idle is missing), or on Disconnect. One at a
+  // time per kernel: a second call while one runs completes at once with an error status "busy".
   // `on_event` (may be empty) gets each event of the execution as it is made (events.h), on
   // the thread `done` runs on and in order, all of them before `done`.
   virtual void Execute(KernelId id, std::string code, OutputLimits limits, EventSink on_event,

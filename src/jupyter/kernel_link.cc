@@ -104,6 +104,7 @@ common::Result<void> KernelLink::OnEvent(Channel channel, std::uint32_t events, 
     }
     return std::unexpected(read.error());
   }
+  out.bytes += *read;
   turn_left_ -= std::min(turn_left_, *read);
   const auto now = Clock::now();
   rate_.Take(*read, now);

@@ -50,6 +50,7 @@ class KernelLink {
   struct Received {
     std::vector<std::vector<std::string>> messages;  // complete messages' frames, in order
     std::size_t dropped = 0;                         // messages skipped for exceeding the limits
+    std::size_t bytes = 0;                           // read from the socket, complete or not
     bool held_back = false;  // the kernel went over its rate: it is not read for a while
   };
 
@@ -63,6 +64,8 @@ class KernelLink {
   common::Result<void> Connect(Clock::time_point now);
   // Lets a held-back kernel be read again once its time has come.
   void Release(Clock::time_point now);
+  // Whether the kernel is not being read for now, for going over its rate.
+  bool HeldBack() const { return held_until_.has_value(); }
   // When the link wants Connect or Release called; nullopt: it does not.
   std::optional<Clock::time_point> NextTimer() const;
 

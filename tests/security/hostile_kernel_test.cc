@@ -225,6 +225,29 @@ time.sleep(1)  # the flood is under way when this returns
   for (const char* user : {"canary", "victim", "flooder"}) Client().Release(user);
 }
 
+// Output still being read when the reply is in: the hub waits for status: idle while the
+// kernel's output keeps arriving, however slowly, not one fixed second after the reply. (Seen
+// once under ASan on a loaded machine: a 40 MB error message was still being read when that
+// second ran out, and the answer came back without it.) Here a kernel held to 2 MiB/s sends
+// 13 MiB of output, then a line: reading it takes seconds after the reply came.
+TEST(HostileKernelSlowReadTest, OutputStillArrivingAfterTheReplyIsWaitedFor) {
+  ServerProcess server({"--min-idle", "1", "--max-workers", "2", "--kernel-rate-mb", "2",
+                        "--max-output-images", "4194304", "--max-kernel-message-mb", "8"});
+  ASSERT_TRUE(server.ok()) << server.Log();
+  const auto start = Clock::now();
+  const HttpReply reply = server.Client().Execute("slow", R"(
+from IPython.display import display
+display({'application/x-filler': 'A' * (7 << 20)}, raw=True)
+display({'application/x-filler': 'B' * (6 << 20)}, raw=True)
+print('after')
+)",
+                                                  60);
+  ASSERT_EQ(reply.status, 200) << reply.body.substr(0, 300);
+  std::cout << "answered after " << MsSince(start) << " ms\n";
+  EXPECT_EQ(reply.Json()["stdout"], "after\n") << reply.body.substr(0, 300);
+  EXPECT_TRUE(reply.Json()["truncated"].get<bool>()) << "held back: output may be missing";
+}
+
 // Before: a NUL byte in the code hung the request until its timeout (ipykernel drops it).
 TEST_F(HostileKernelTest, CodeWithANulByteIsRefusedAtOnce) {
   const auto start = Clock::now();
