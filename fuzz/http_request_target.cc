@@ -106,10 +106,17 @@ std::string Serve(std::string_view input, std::size_t chunk) {
     if (const auto it = parser.get().find("X-Auth-Token"); it != parser.get().end())
       req.auth_token = std::string(it->value());
     if (auto refusal = gateway::CheckHead(req, FuzzRouterConfig())) {
-      FUZZ_CHECK(refusal->status == 401 || refusal->status == 404 || refusal->status == 405,
-                 std::to_string(refusal->status).c_str());
-      WriteResponse(std::move(*refusal), false);
-      return transcript + req.method + " " + req.target + " -> refused from the head\n";
+      // A refusal, or a CORS preflight's answer (OPTIONS, no token needed), which keeps the
+      // connection when the request had no body, as HttpConnection::OnReadHeader does.
+      const bool preflight = req.method == "OPTIONS" && refusal->status == 204;
+      FUZZ_CHECK(
+          refusal->status == 401 || refusal->status == 404 || refusal->status == 405 || preflight,
+          std::to_string(refusal->status).c_str());
+      const bool keep = preflight && parser.is_done() && parser.get().keep_alive();
+      WriteResponse(std::move(*refusal), keep);
+      transcript += req.method + " " + req.target + " -> answered from the head\n";
+      if (keep) continue;
+      return transcript;
     }
     if (const auto length = parser.content_length(); length && *length > server.max_body_bytes)
       return transcript + "413\n";
