@@ -144,7 +144,18 @@ gateway::HttpResponse Route(const gateway::HttpRequest& request, FakeSessions& s
     FUZZ_CHECK(common::IsValidUtf8(response.body), "a JSON response body is not valid UTF-8");
     const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     FUZZ_CHECK(body.is_object(), "a JSON response body is not a JSON object");
-    if (response.status >= 400) {
+    if (response.status == 422) {
+      // The /api/v1 layout's validation errors: FastAPI's list, one entry per problem.
+      const auto detail = body.find("detail");
+      FUZZ_CHECK(detail != body.end() && detail->is_array() && !detail->empty(),
+                 "a 422 without its list of problems");
+      for (const json& problem : *detail) {
+        FUZZ_CHECK(problem.is_object() && problem.contains("loc") && problem["loc"].is_array() &&
+                       problem.contains("msg") && problem["msg"].is_string() &&
+                       !problem["msg"].empty(),
+                   "a 422 problem without loc and msg");
+      }
+    } else if (response.status >= 400) {
       const auto detail = body.find("detail");
       FUZZ_CHECK(detail != body.end() && detail->is_string() && !detail->empty(),
                  "an error response without a detail");
