@@ -26,7 +26,7 @@
 #include "common/result.h"
 #include "jupyter/connection.h"
 #include "jupyter/execution.h"
-#include "jupyter/kernel_hub.h"
+#include "jupyter/hub_options.h"
 #include "jupyter/kernel_link.h"
 
 namespace jupyter {
@@ -34,7 +34,6 @@ namespace jupyter {
 class HubKernel {
  public:
   using Clock = std::chrono::steady_clock;
-  using Post = KernelHub::Post;
 
   // Registers the kernel's sockets with `epoll_fd` and starts connecting. `options` and
   // `post` must outlive the HubKernel.

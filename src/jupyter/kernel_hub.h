@@ -29,36 +29,9 @@
 #include "common/result.h"
 #include "jupyter/connection.h"
 #include "jupyter/execution.h"
-#include "jupyter/kernel_setup.h"
+#include "jupyter/hub_options.h"
 
 namespace jupyter {
-
-using KernelId = std::uint64_t;
-
-struct HubOptions {
-  // A message whose frames together exceed this is skipped as it arrives.
-  std::size_t max_message_bytes = 64u << 20;
-  // Bytes read from one kernel per loop turn, and per second on average (with bursts of up
-  // to max_message_bytes).
-  std::size_t turn_bytes = 256u << 10;
-  double bytes_per_second = 64.0 * (1 << 20);
-  // Messages failing verification (bad signature, malformed) a kernel may send before it is
-  // disconnected.
-  std::size_t max_violations = 16;
-  // After the kernel answered an interrupt, how long the cell may run on with no sign of it
-  // (no reply, no idle, no error) before the interrupt is sent again.
-  std::chrono::milliseconds interrupt_resend{500};
-  // Once one of execute_reply and the matching status: idle came, how long to wait for the
-  // other, counted again from whatever the kernel last sent on shell or iopub (and not while
-  // the kernel is held back for its rate).
-  std::chrono::milliseconds idle_wait{1000};
-  // Whether execute_request asks the kernel to store history (and count executions).
-  bool store_history = true;
-  // Cells a new kernel runs silently (no history, no execution count, outputs ignored) before
-  // WaitReady completes: by default KernelSetupCells(), which pay IPython's one-time costs at
-  // start and make interrupts cheap and harmless wherever they land (see kernel_setup.cc).
-  std::vector<std::string> warmup_cells = KernelSetupCells();
-};
 
 // The interface the pool talks to; KernelHub implements it over ZeroMQ, tests fake it.
 class KernelTransport {
@@ -105,7 +78,7 @@ class KernelTransport {
 
 class KernelHub final : public KernelTransport {
  public:
-  using Post = std::function<void(std::function<void()>)>;
+  using Post = jupyter::Post;
 
   KernelHub(HubOptions options, Post post);
   ~KernelHub() override;  // disconnects every kernel, then joins the thread
