@@ -19,12 +19,9 @@
 #pragma once
 
 #include <chrono>
-#include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "common/result.h"
 #include "jupyter/connection.h"
